@@ -5,3 +5,5 @@ export * from "./errors";
 export * from "./generated/prisma/client";
 export type { MigrateOptions, MigrationFile } from "./migrate";
 export { migrate, readMigrations } from "./migrate";
+export type { OpenDatabase, OpenDatabaseOptions } from "./open";
+export { openDatabase, parseDatabaseEnv } from "./open";
