@@ -1,0 +1,18 @@
+import { apiTokensRouter } from "./routers/api-tokens/api-tokens.router";
+import { auditRouter } from "./routers/audit/audit.router";
+import { authRouter } from "./routers/auth/auth.router";
+import { plansRouter } from "./routers/plans/plans.router";
+import { usersRouter } from "./routers/users/users.router";
+import { createCallerFactory, createTRPCRouter } from "./trpc";
+
+export const appRouter = createTRPCRouter({
+  auth: authRouter,
+  users: usersRouter,
+  apiTokens: apiTokensRouter,
+  plans: plansRouter,
+  audit: auditRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+export const createCaller = createCallerFactory(appRouter);

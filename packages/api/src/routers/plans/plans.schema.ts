@@ -1,0 +1,37 @@
+import { z } from "zod";
+
+const name = z.string().trim().min(1, "must not be empty").max(100);
+const description = z.string().max(2000);
+// Limits are positive PostgreSQL int4 values.
+const maxDevices = z.int().min(1, "must be at least 1").max(1_000_000);
+const maxFlowsPerSecond = z.int().min(1, "must be at least 1").max(2_000_000_000);
+const retentionDays = z.int().min(1, "must be between 1 and 3650").max(3650, "must be between 1 and 3650");
+
+export const planCreateInput = z.strictObject({
+  name,
+  description: description.default(""),
+  maxDevices,
+  maxFlowsPerSecond,
+  retentionDays,
+});
+
+export const planUpdateInput = z.strictObject({
+  id: z.uuid(),
+  name: name.optional(),
+  description: description.optional(),
+  maxDevices: maxDevices.optional(),
+  maxFlowsPerSecond: maxFlowsPerSecond.optional(),
+  retentionDays: retentionDays.optional(),
+});
+
+export const planOutput = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  description: z.string(),
+  maxDevices: z.int(),
+  maxFlowsPerSecond: z.int(),
+  retentionDays: z.int(),
+  deviceCount: z.int(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
