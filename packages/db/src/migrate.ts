@@ -19,7 +19,7 @@ export interface MigrationFile {
 
 // One fixed key for every kernflow console: whichever process gets the lock first migrates, the others
 // wait and then find nothing left to do. ("kfmg" as an integer, to be recognisable in pg_locks.)
-const MIGRATION_LOCK_KEY = 0x6b666d67;
+export const MIGRATION_LOCK_KEY = 0x6b666d67;
 
 const MIGRATIONS_TABLE = "_kernflow_migrations";
 

@@ -1,0 +1,142 @@
+import { existsSync } from "node:fs";
+import { chown, mkdir, readFile, stat } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import pg from "pg";
+import { afterEach, describe, expect, it } from "vitest";
+import { type EmbeddedPostgresServer, startEmbeddedPostgres } from "../src/embedded";
+import { DataDirInUseError, DataDirOwnerError, EmbeddedPostgresError, PortInUseError } from "../src/errors";
+import { isRoot, postgresAccount, tempDir } from "./server-helpers";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function scratchDir(): Promise<string> {
+  const tmp = await tempDir("kernflow-embedded-");
+  cleanups.push(tmp.remove);
+  return tmp.dir;
+}
+
+async function start(dataDir: string, port?: number): Promise<EmbeddedPostgresServer> {
+  const server = await startEmbeddedPostgres({ dataDir, port, ephemeral: true });
+  cleanups.push(() => server.stop());
+  return server;
+}
+
+async function sql<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function processUid(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("startEmbeddedPostgres", () => {
+  it("initialises a new data folder owned by the server's user, serves SQL on loopback, and stops", async () => {
+    const dataDir = path.join(await scratchDir(), "pg");
+    const server = await startEmbeddedPostgres({ dataDir, ephemeral: true });
+    cleanups.push(() => server.stop());
+
+    const account = await postgresAccount();
+    expect((await stat(dataDir)).uid).toBe(account.uid);
+    expect(existsSync(path.join(dataDir, "PG_VERSION"))).toBe(true);
+    const [row] = await sql<{ dir: string; v: string }>(
+      server.url,
+      "SELECT current_setting('data_directory') AS dir, current_setting('server_version_num') AS v",
+    );
+    expect(row?.dir).toBe(dataDir);
+
+    const pid = Number((await readFile(path.join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0]);
+    expect(await processUid(pid)).toBe(account.uid);
+    if (isRoot) expect(account.uid).not.toBe(0);
+
+    await server.stop();
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(path.join(dataDir, "postmaster.pid"))).toBe(false);
+    await expect(sql(server.url, "SELECT 1")).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("keeps the data and the credentials across restarts, running initdb only once", async () => {
+    const dataDir = path.join(await scratchDir(), "pg");
+    const first = await startEmbeddedPostgres({ dataDir, ephemeral: true });
+    await sql(first.url, "CREATE TABLE kept (v TEXT); INSERT INTO kept VALUES ('still here')");
+    await first.stop();
+    const versionFile = await stat(path.join(dataDir, "PG_VERSION"));
+
+    const second = await start(dataDir);
+    expect(await sql(second.url, "SELECT v FROM kept")).toEqual([{ v: "still here" }]);
+    expect((await stat(path.join(dataDir, "PG_VERSION"))).mtimeMs).toBe(versionFile.mtimeMs);
+  });
+
+  it("listens on the port it is given", async () => {
+    const probe = net.createServer();
+    const port = await new Promise<number>((resolve) =>
+      probe.listen(0, "127.0.0.1", () => {
+        const address = probe.address();
+        probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+      }),
+    );
+    const server = await start(path.join(await scratchDir(), "pg"), port);
+    expect(server.port).toBe(port);
+    expect(new URL(server.url).port).toBe(String(port));
+    expect(await sql(server.url, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
+  });
+
+  it("reports a port that is already in use", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise((resolve) => blocker.close(() => resolve())));
+    const address = blocker.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    const error = await startEmbeddedPostgres({ dataDir: path.join(await scratchDir(), "pg"), port }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(PortInUseError);
+    expect((error as Error).message).toContain(String(port));
+  });
+
+  it("reports a data folder that another running server already uses", async () => {
+    const dataDir = path.join(await scratchDir(), "pg");
+    await start(dataDir);
+    const error = await startEmbeddedPostgres({ dataDir, ephemeral: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DataDirInUseError);
+    expect((error as Error).message).toContain(dataDir);
+  });
+
+  it.skipIf(!isRoot)("as root, refuses an initialised data folder that belongs to another user", async () => {
+    const dataDir = path.join(await scratchDir(), "pg");
+    const server = await startEmbeddedPostgres({ dataDir, ephemeral: true });
+    await server.stop();
+    await chown(dataDir, 0, 0);
+    const error = await startEmbeddedPostgres({ dataDir }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DataDirOwnerError);
+    expect((error as Error).message).toMatch(/belongs to uid 0.*chown -R/);
+  });
+
+  it.skipIf(!isRoot)("as root, says which parent folder the postgres user cannot enter", async () => {
+    const base = await scratchDir();
+    const closed = path.join(base, "closed");
+    await mkdir(closed, { mode: 0o700 });
+    const error = await startEmbeddedPostgres({ dataDir: path.join(closed, "pg") }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EmbeddedPostgresError);
+    expect((error as Error).message).toContain(`cannot enter ${closed}`);
+  });
+});
