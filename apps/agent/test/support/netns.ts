@@ -1,0 +1,464 @@
+/**
+ * Network-namespace lab for the agent's kernel tests: namespaces with unique names, veth pairs (or an
+ * impaired TUN link with delay and loss) between them, traffic endpoints with known process names, and
+ * interface counters. Everything lives in namespaces this process creates, so tests never touch the
+ * host's real networks, and cleanup runs even if a test throws or the process exits early.
+ */
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const supportDir = dirname(fileURLToPath(import.meta.url));
+const trafficScript = join(supportDir, "netns-traffic.py");
+const impairScript = join(supportDir, "netns-impair.py");
+/** A real interpreter, not a shim script: its comm must become the symlink's name when exec'd through one. */
+const python = process.env.KF_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+/** Namespaces of this harness are named `kft-<owner pid>-…`, so stale ones of dead runs can be found. */
+const namespacePrefix = "kft-";
+
+export class NetnsCommandError extends Error {
+  override readonly name = "NetnsCommandError";
+  constructor(
+    readonly argv: readonly string[],
+    readonly stderr: string,
+    readonly exitCode: number | null,
+  ) {
+    super(`${argv.join(" ")} failed (exit ${exitCode}): ${stderr.trim()}`);
+  }
+}
+
+export function run(argv: readonly string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      argv[0] as string,
+      argv.slice(1),
+      { maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => {
+        if (error) reject(new NetnsCommandError(argv, stderr || error.message, child.exitCode));
+        else resolve(stdout);
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+export interface InterfaceCounters {
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+}
+
+export class Netns {
+  constructor(
+    readonly name: string,
+    private readonly lab: NetnsLab,
+  ) {}
+
+  /** Runs a command inside the namespace and returns its stdout. */
+  exec(argv: readonly string[], input?: string): Promise<string> {
+    return run(["ip", "netns", "exec", this.name, ...argv], input);
+  }
+
+  /** Starts a long-running command inside the namespace; the lab kills it on cleanup. */
+  spawn(argv: readonly string[]): ChildProcess {
+    return this.lab.track(
+      spawn("ip", ["netns", "exec", this.name, ...argv], { stdio: ["ignore", "pipe", "pipe"] }),
+    );
+  }
+
+  /** Kernel counters of an interface, read from sysfs as mounted inside the namespace. */
+  async counters(ifname: string): Promise<InterfaceCounters> {
+    const dir = `/sys/class/net/${ifname}/statistics`;
+    const out = await this.exec([
+      "cat",
+      `${dir}/rx_bytes`,
+      `${dir}/tx_bytes`,
+      `${dir}/rx_packets`,
+      `${dir}/tx_packets`,
+    ]);
+    const [rxBytes, txBytes, rxPackets, txPackets] = out.trim().split("\n").map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    return { rxBytes, txBytes, rxPackets, txPackets };
+  }
+}
+
+export interface LinkEnd {
+  /** null for an end left in the root namespace. */
+  ns: Netns | null;
+  ifname: string;
+  ipv4: string;
+  ipv6: string;
+}
+
+export interface Link {
+  a: LinkEnd;
+  b: LinkEnd;
+}
+
+export interface TrafficEndpointOptions {
+  /** Process name (comm) the kernel will report; at most 15 characters. */
+  processName?: string;
+}
+
+export interface ServerEvent {
+  pid: number;
+  event: "connection" | "datagram";
+  peer_addr: string;
+  peer_port: number;
+  received: number;
+  sent: number;
+}
+
+export interface TrafficServer {
+  pid: number;
+  port: number;
+  processName: string;
+  /** Resolves once `count` connections (TCP) or datagrams (UDP) have been handled. */
+  waitForEvents(count: number, timeoutMs?: number): Promise<ServerEvent[]>;
+  stop(): void;
+}
+
+export interface ClientResult {
+  pid: number;
+  local_port: number;
+  sent: number;
+  received: number;
+}
+
+function randomHex(bytes: number): string {
+  return randomBytes(bytes).toString("hex");
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Reads JSON lines from a child's stdout and hands them to the waiting callers. */
+function jsonLines(child: ChildProcess, onLine: (value: Record<string, unknown>) => void): void {
+  if (child.stdout === null) throw new Error("child has no stdout pipe");
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    if (line.startsWith("{")) onLine(JSON.parse(line) as Record<string, unknown>);
+  });
+}
+
+function collectStderr(child: ChildProcess): () => string {
+  let text = "";
+  child.stderr?.on("data", (chunk) => {
+    text += String(chunk);
+  });
+  return () => text;
+}
+
+export class NetnsLab {
+  /** Short random id; part of every namespace and interface name so parallel runs never collide. */
+  readonly id = randomHex(3);
+  private readonly namespaces: Netns[] = [];
+  private readonly children = new Set<ChildProcess>();
+  private readonly tempDir = mkdtempSync(join(tmpdir(), "kf-netns-"));
+  private links = 0;
+  private cleaned = false;
+  private readonly exitHook = () => this.cleanupSync();
+
+  private constructor() {
+    process.once("exit", this.exitHook);
+  }
+
+  /** Creates a lab after deleting namespaces that dead runs of this harness left behind. */
+  static async create(): Promise<NetnsLab> {
+    await NetnsLab.removeStale();
+    return new NetnsLab();
+  }
+
+  static async removeStale(): Promise<string[]> {
+    const listing = await run(["ip", "netns", "list"]);
+    const stale = listing
+      .split("\n")
+      .map((line) => line.split(" ")[0] ?? "")
+      .filter((name) => {
+        const owner = /^kft-(\d+)-/.exec(name);
+        return owner !== null && !isAlive(Number(owner[1]));
+      });
+    for (const name of stale) await run(["ip", "netns", "del", name]);
+    return stale;
+  }
+
+  /** Interface names are limited to 15 characters: `kf` + lab id + link number + end. */
+  private nextIfnames(): [string, string] {
+    this.links += 1;
+    return [`kf${this.id}${this.links}a`, `kf${this.id}${this.links}b`];
+  }
+
+  track(child: ChildProcess): ChildProcess {
+    this.children.add(child);
+    child.once("exit", () => this.children.delete(child));
+    return child;
+  }
+
+  async namespace(label: string): Promise<Netns> {
+    const name = `${namespacePrefix}${process.pid}-${this.id}-${label}`;
+    await run(["ip", "netns", "add", name]);
+    const ns = new Netns(name, this);
+    this.namespaces.push(ns);
+    await run(["ip", "-n", name, "link", "set", "lo", "up"]);
+    return ns;
+  }
+
+  /** A /24 and a /64 no other lab on this host uses (random, checked against the root routing table). */
+  private async freeSubnets(): Promise<{ v4: string; v6: string }> {
+    for (;;) {
+      const x = 64 + Math.floor(Math.random() * 190);
+      const y = Math.floor(Math.random() * 256);
+      const routes = await run(["ip", "-4", "route", "show", "match", `10.${x}.${y}.0/24`]);
+      if (!routes.includes(`10.${x}.${y}.`))
+        return { v4: `10.${x}.${y}`, v6: `fd6b:6600:${x.toString(16)}${y.toString(16).padStart(2, "0")}` };
+    }
+  }
+
+  private async configureEnd(end: LinkEnd, prefixV4: number): Promise<void> {
+    const ip = end.ns === null ? ["ip"] : ["ip", "-n", end.ns.name];
+    await run([...ip, "addr", "add", `${end.ipv4}/${prefixV4}`, "dev", end.ifname]);
+    await run([...ip, "-6", "addr", "add", `${end.ipv6}/64`, "dev", end.ifname, "nodad"]);
+    await run([...ip, "link", "set", end.ifname, "up"]);
+  }
+
+  /**
+   * A veth pair between two namespaces, or between a namespace and the root namespace (`"root"`), with
+   * IPv4 and IPv6 addresses on both ends.
+   */
+  async veth(a: Netns, b: Netns | "root", names: [string, string] = this.nextIfnames()): Promise<Link> {
+    const { v4, v6 } = await this.freeSubnets();
+    const [nameA, nameB] = names;
+    await run([
+      "ip",
+      "link",
+      "add",
+      nameA,
+      "netns",
+      a.name,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      nameB,
+      ...(b === "root" ? [] : ["netns", b.name]),
+    ]);
+    const link: Link = {
+      a: { ns: a, ifname: nameA, ipv4: `${v4}.1`, ipv6: `${v6}::1` },
+      b: { ns: b === "root" ? null : b, ifname: nameB, ipv4: `${v4}.2`, ipv6: `${v6}::2` },
+    };
+    await this.configureEnd(link.a, 24);
+    await this.configureEnd(link.b, 24);
+    return link;
+  }
+
+  /**
+   * A link with a one-way `delayMs` (so RTT grows by twice that) and `lossPercent` random loss in each
+   * direction. This kernel lacks netem, so the link is two TUN devices joined by a user-space forwarder.
+   */
+  async impairedLink(
+    a: Netns,
+    b: Netns,
+    impairment: { delayMs: number; lossPercent: number },
+  ): Promise<Link> {
+    const { v4, v6 } = await this.freeSubnets();
+    const [nameA, nameB] = this.nextIfnames();
+    const forwarder = this.track(
+      spawn(
+        python,
+        [impairScript, nameA, nameB, String(impairment.delayMs), String(impairment.lossPercent)],
+        {
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      ),
+    );
+    const stderr = collectStderr(forwarder);
+    await new Promise<void>((resolve, reject) => {
+      forwarder.once("exit", (code) => reject(new Error(`impairment forwarder exited ${code}: ${stderr()}`)));
+      createInterface({ input: forwarder.stdout as NonNullable<typeof forwarder.stdout> }).once("line", () =>
+        resolve(),
+      );
+    });
+    await run(["ip", "link", "set", nameA, "netns", a.name]);
+    await run(["ip", "link", "set", nameB, "netns", b.name]);
+    const link: Link = {
+      a: { ns: a, ifname: nameA, ipv4: `${v4}.1`, ipv6: `${v6}::1` },
+      b: { ns: b, ifname: nameB, ipv4: `${v4}.2`, ipv6: `${v6}::2` },
+    };
+    await this.configureEnd(link.a, 24);
+    await this.configureEnd(link.b, 24);
+    return link;
+  }
+
+  /** A python3 launched through a symlink named `processName`, so the kernel's comm is that name. */
+  private namedInterpreter(processName: string): string {
+    if (processName.length > 15)
+      throw new Error(`process name "${processName}" exceeds the kernel's 15 characters`);
+    const path = join(this.tempDir, processName);
+    try {
+      symlinkSync(python, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    return path;
+  }
+
+  /** A TCP or UDP server in `ns` bound to `bind` (port 0 = any free port) that may reply with `replyBytes`. */
+  async startServer(
+    ns: Netns,
+    options: {
+      protocol: "tcp" | "udp";
+      bind: string;
+      port?: number;
+      replyBytes?: number;
+    } & TrafficEndpointOptions,
+  ): Promise<TrafficServer> {
+    const processName = options.processName ?? "kf-server";
+    const child = ns.spawn([
+      this.namedInterpreter(processName),
+      trafficScript,
+      `${options.protocol}-server`,
+      options.bind,
+      String(options.port ?? 0),
+      String(options.replyBytes ?? 0),
+    ]);
+    const stderr = collectStderr(child);
+    const events: ServerEvent[] = [];
+    const waiters: Array<() => void> = [];
+    const ready = new Promise<{ pid: number; port: number }>((resolve, reject) => {
+      child.once("exit", (code) =>
+        reject(new Error(`${processName} exited ${code} before listening: ${stderr()}`)),
+      );
+      jsonLines(child, (line) => {
+        if (line.event === "ready") resolve({ pid: line.pid as number, port: line.port as number });
+        else {
+          events.push(line as unknown as ServerEvent);
+          for (const wake of waiters.splice(0)) wake();
+        }
+      });
+    });
+    const { pid, port } = await ready;
+    return {
+      pid,
+      port,
+      processName,
+      waitForEvents: (count, timeoutMs = 10_000) =>
+        new Promise((resolve, reject) => {
+          const deadline = setTimeout(
+            () => reject(new Error(`${processName} saw ${events.length} of ${count} events: ${stderr()}`)),
+            timeoutMs,
+          );
+          const check = () => {
+            if (events.length >= count) {
+              clearTimeout(deadline);
+              resolve(events.slice(0, count));
+            } else waiters.push(check);
+          };
+          check();
+        }),
+      stop: () => child.kill("SIGKILL"),
+    };
+  }
+
+  /**
+   * Sends exactly `bytes` of payload from `ns` to `addr:port` and waits for the reply to end. For UDP the
+   * payload goes as `datagrams` datagrams of `bytes / datagrams` bytes each.
+   */
+  async runClient(
+    ns: Netns,
+    options: {
+      protocol: "tcp" | "udp";
+      addr: string;
+      port: number;
+      bytes: number;
+      datagrams?: number;
+      awaitReply?: boolean;
+    } & TrafficEndpointOptions,
+  ): Promise<ClientResult> {
+    const interpreter = this.namedInterpreter(options.processName ?? "kf-client");
+    const args =
+      options.protocol === "tcp"
+        ? ["tcp-client", options.addr, String(options.port), String(options.bytes)]
+        : (() => {
+            const datagrams = options.datagrams ?? 1;
+            if (options.bytes % datagrams !== 0) throw new Error("bytes must divide evenly into datagrams");
+            return [
+              "udp-client",
+              options.addr,
+              String(options.port),
+              String(options.bytes / datagrams),
+              String(datagrams),
+              options.awaitReply ? "1" : "0",
+            ];
+          })();
+    const out = await ns.exec([interpreter, trafficScript, ...args]);
+    const line = out.trim().split("\n").at(-1) ?? "";
+    return JSON.parse(line) as ClientResult;
+  }
+
+  /** Kills every process the lab started and deletes its namespaces (and so their interfaces). */
+  async cleanup(): Promise<void> {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    process.off("exit", this.exitHook);
+    const exits = [...this.children].map(
+      (child) =>
+        new Promise<void>((resolve) =>
+          child.exitCode !== null || child.signalCode !== null
+            ? resolve()
+            : child.once("exit", () => resolve()),
+        ),
+    );
+    for (const child of this.children) child.kill("SIGKILL");
+    await Promise.all(exits);
+    const failures: string[] = [];
+    for (const ns of this.namespaces) {
+      try {
+        await run(["ip", "netns", "del", ns.name]);
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+    }
+    rmSync(this.tempDir, { recursive: true, force: true });
+    if (failures.length > 0) throw new Error(`netns cleanup failed: ${failures.join("; ")}`);
+  }
+
+  /** Last-resort cleanup from the process `exit` event, where only synchronous calls still run. */
+  private cleanupSync(): void {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    for (const child of this.children) child.kill("SIGKILL");
+    for (const ns of this.namespaces) {
+      try {
+        execFileSync("ip", ["netns", "del", ns.name], { stdio: "ignore" });
+      } catch {
+        // Exiting anyway; the next lab's removeStale() deletes what is left.
+      }
+    }
+    rmSync(this.tempDir, { recursive: true, force: true });
+  }
+}
+
+/** True when this process may create namespaces (root with CAP_SYS_ADMIN and iproute2 present). */
+export function canCreateNamespaces(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    execFileSync("ip", ["netns", "list"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
