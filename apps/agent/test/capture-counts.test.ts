@@ -1,0 +1,114 @@
+import { flowRecordSchema } from "@kernflow/protocol";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  counters,
+  kernelTestsUnavailable,
+  NamedPrograms,
+  RunningCapture,
+  TrafficProcess,
+  totals,
+  trafficScript,
+  VethLink,
+} from "./capture-harness";
+
+const unavailable = kernelTestsUnavailable();
+
+describe.skipIf(unavailable !== null)("capture counts on a real kernel", () => {
+  let link: VethLink;
+  let programs: NamedPrograms;
+  const servers: TrafficProcess[] = [];
+
+  beforeAll(() => {
+    // gso_max_segs 1: veth counts one packet per skb, so this makes every skb one wire packet and the
+    // interface counters a wire-exact reference.
+    link = new VethLink().create({ gsoMaxSegs: 1 });
+    programs = new NamedPrograms();
+  });
+  afterAll(() => {
+    for (const s of servers) s.stop();
+    link?.destroy();
+    programs?.cleanup();
+  });
+
+  it("counts TCP and UDP exactly as the interface counters and names both processes", async () => {
+    const tcpServer = TrafficProcess.start([
+      ...["ip", "netns", "exec", link.netns],
+      ...[programs.path("kf-tcpsrv"), trafficScript, "tcp-server", link.innerAddr, "3000", "0", "1000"],
+    ]);
+    const udpServer = TrafficProcess.start([
+      ...["ip", "netns", "exec", link.netns],
+      ...[programs.path("kf-udpsrv"), trafficScript, "udp-server", link.innerAddr],
+    ]);
+    servers.push(tcpServer, udpServer);
+    const tcpReady = await tcpServer.next("ready");
+    const udpReady = await udpServer.next("ready");
+
+    const capture = await RunningCapture.start(link.outer);
+    const before = counters(link.outer);
+    const tcpClient = TrafficProcess.start([
+      ...[programs.path("kf-tcpcli"), trafficScript, "tcp-client", link.innerAddr, String(tcpReady.port)],
+      ...["20", "1000", "3000"],
+    ]);
+    const udpClient = TrafficProcess.start([
+      ...[programs.path("kf-udpcli"), trafficScript, "udp-client", link.innerAddr, String(udpReady.port)],
+      ...["7", "333"],
+    ]);
+    const tcpDone = await tcpClient.next("done");
+    const udpDone = await udpClient.next("done");
+    await tcpServer.next("closed");
+    await new Promise((r) => setTimeout(r, 300));
+    const summary = await capture.stop();
+    const after = counters(link.outer);
+
+    for (const r of capture.records) expect(flowRecordSchema.safeParse(r).success).toBe(true);
+    const txPackets = after.txPackets - before.txPackets;
+    const rxPackets = after.rxPackets - before.rxPackets;
+    expect(txPackets).toBeGreaterThan(40);
+    // L3 bytes: the veth counters include the 14-byte Ethernet header of every packet.
+    expect(totals(capture.records, (r) => r.direction === "egress")).toEqual({
+      packets: txPackets,
+      bytes: after.txBytes - before.txBytes - 14 * txPackets,
+    });
+    expect(totals(capture.records, (r) => r.direction === "ingress")).toEqual({
+      packets: rxPackets,
+      bytes: after.rxBytes - before.rxBytes - 14 * rxPackets,
+    });
+    expect(summary.overflow.flows).toBe(0);
+
+    const tcpOut = capture.records.filter((r) => r.protocol === 6 && r.src_port === tcpDone.local_port);
+    expect(tcpOut.length).toBeGreaterThan(0);
+    for (const r of tcpOut) {
+      expect(r).toMatchObject({ interface: link.outer, direction: "egress", vantage: "src" });
+      expect(r).toMatchObject({
+        src_addr: link.outerAddr,
+        dst_addr: link.innerAddr,
+        dst_port: tcpReady.port,
+      });
+      expect(r.src).toMatchObject({ pid: tcpDone.pid, process_name: "kf-tcpcli" });
+      expect(r.dst).toMatchObject({ pid: tcpReady.pid, process_name: "kf-tcpsrv" });
+    }
+    const tcpBack = capture.records.filter((r) => r.protocol === 6 && r.dst_port === tcpDone.local_port);
+    for (const r of tcpBack) {
+      expect(r).toMatchObject({ direction: "ingress", vantage: "dst", src_addr: link.innerAddr });
+      expect(r.src).toMatchObject({ pid: tcpReady.pid, process_name: "kf-tcpsrv" });
+      expect(r.dst).toMatchObject({ pid: tcpDone.pid, process_name: "kf-tcpcli" });
+    }
+    // 20 requests of 1000 bytes and 20 responses of 3000 bytes, plus 20-byte IP headers per packet.
+    const sent = totals(tcpOut, () => true);
+    const payloadOut = sent.bytes - sent.packets * 20;
+    expect(payloadOut).toBeGreaterThanOrEqual(20_000);
+
+    const udpOut = capture.records.filter((r) => r.protocol === 17 && r.src_port === udpDone.local_port);
+    expect(totals(udpOut, () => true)).toEqual({ packets: 7, bytes: 7 * (333 + 8 + 20) });
+    for (const r of udpOut) {
+      expect(r.src).toMatchObject({ pid: udpDone.pid, process_name: "kf-udpcli" });
+      expect(r.dst).toMatchObject({ pid: udpReady.pid, process_name: "kf-udpsrv" });
+    }
+    const udpBack = capture.records.filter((r) => r.protocol === 17 && r.dst_port === udpDone.local_port);
+    expect(totals(udpBack, () => true)).toEqual({ packets: 7, bytes: 7 * (333 + 8 + 20) });
+    for (const r of udpBack) {
+      expect(r.src).toMatchObject({ pid: udpReady.pid, process_name: "kf-udpsrv" });
+      expect(r.dst).toMatchObject({ pid: udpDone.pid, process_name: "kf-udpcli" });
+    }
+  });
+});

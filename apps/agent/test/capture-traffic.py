@@ -1,0 +1,94 @@
+"""Traffic for the capture tests. Started through a symlink named after its role so that the kernel's
+comm (the reported process_name) is known. Each line on stdout is one JSON event."""
+import json
+import os
+import socket
+import sys
+import time
+
+
+def emit(**fields):
+    sys.stdout.write(json.dumps({"pid": os.getpid(), **fields}) + "\n")
+    sys.stdout.flush()
+
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def recv_exactly(conn, count):
+    got = 0
+    while got < count:
+        chunk = conn.recv(min(65536, count - got))
+        if not chunk:
+            raise SystemExit("peer closed early")
+        got += len(chunk)
+
+
+def tcp_server(bind, reply, delay_ms, request):
+    """Per connection: read `request`-byte requests until EOF, answer each after delay_ms with `reply` bytes."""
+    srv = socket.socket(family(bind), socket.SOCK_STREAM)
+    srv.bind((bind, 0))
+    srv.listen(16)
+    emit(event="ready", port=srv.getsockname()[1])
+    while True:
+        conn, peer = srv.accept()
+        served = 0
+        while True:
+            first = conn.recv(1)
+            if not first:
+                break
+            recv_exactly(conn, request - 1)
+            time.sleep(delay_ms / 1000.0)
+            conn.sendall(b"r" * reply)
+            served += 1
+        conn.close()
+        emit(event="closed", peer_port=peer[1], served=served)
+
+
+def tcp_client(addr, port, requests, request, reply):
+    sock = socket.socket(family(addr), socket.SOCK_STREAM)
+    sock.connect((addr, port))
+    for _ in range(requests):
+        sock.sendall(b"q" * request)
+        recv_exactly(sock, reply)
+    local_port = sock.getsockname()[1]
+    sock.close()
+    emit(event="done", local_port=local_port)
+
+
+def udp_server(bind):
+    srv = socket.socket(family(bind), socket.SOCK_DGRAM)
+    srv.bind((bind, 0))
+    emit(event="ready", port=srv.getsockname()[1])
+    while True:
+        data, peer = srv.recvfrom(65536)
+        srv.sendto(data, peer)
+
+
+def udp_client(addr, port, datagrams, size):
+    sock = socket.socket(family(addr), socket.SOCK_DGRAM)
+    sock.settimeout(5)
+    sock.connect((addr, port))
+    for _ in range(datagrams):
+        sock.send(b"u" * size)
+        sock.recv(65536)
+    emit(event="done", local_port=sock.getsockname()[1])
+
+
+def main():
+    mode, args = sys.argv[1], sys.argv[2:]
+    if mode == "tcp-server":
+        tcp_server(args[0], int(args[1]), float(args[2]), int(args[3]))
+    elif mode == "tcp-client":
+        tcp_client(args[0], int(args[1]), int(args[2]), int(args[3]), int(args[4]))
+    elif mode == "udp-server":
+        udp_server(args[0])
+    elif mode == "udp-client":
+        udp_client(args[0], int(args[1]), int(args[2]), int(args[3]))
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+
+
+if __name__ == "__main__":
+    main()
