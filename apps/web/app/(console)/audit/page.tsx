@@ -1,0 +1,5 @@
+import { AuditLogPage } from "@/features/audit/AuditLogPage";
+
+export default function Page() {
+  return <AuditLogPage />;
+}

@@ -1,0 +1,5 @@
+import { NotBuiltYet } from "@/features/shell/NotBuiltYet";
+
+export default function Page() {
+  return <NotBuiltYet href="/latency" />;
+}

@@ -1,0 +1,5 @@
+import { PlansPage } from "@/features/plans/PlansPage";
+
+export default function Page() {
+  return <PlansPage />;
+}

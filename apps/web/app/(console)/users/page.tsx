@@ -1,0 +1,5 @@
+import { UsersPage } from "@/features/users/UsersPage";
+
+export default function Page() {
+  return <UsersPage />;
+}

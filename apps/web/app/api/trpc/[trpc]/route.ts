@@ -1,0 +1,11 @@
+import { handleTrpcRequest } from "@kernflow/api";
+import { serverDb } from "@/server/db";
+
+export const runtime = "nodejs";
+export const dynamic = "force-dynamic";
+
+function handle(request: Request): Promise<Response> {
+  return handleTrpcRequest(request, { db: serverDb() });
+}
+
+export { handle as GET, handle as POST };

@@ -1,0 +1,90 @@
+"use client";
+
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { InlineError } from "@/features/shell/InlineError";
+import { PageHeader } from "@/features/shell/PageHeader";
+import { formatTime } from "@/features/shell/time";
+import { useTRPC } from "@/trpc/client";
+
+const PAGE_SIZE = 50;
+
+function detailsText(details: unknown): string {
+  if (details === null || details === undefined) return "";
+  if (typeof details === "object" && Object.keys(details).length === 0) return "";
+  return JSON.stringify(details);
+}
+
+export function AuditLogPage() {
+  const trpc = useTRPC();
+  // Cursor pages: each entry in `cursors` is where a page starts, so "Newer" is a step back in the list.
+  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const cursor = cursors[cursors.length - 1];
+  const page = useQuery({
+    ...trpc.audit.list.queryOptions({ limit: PAGE_SIZE, cursor }),
+    placeholderData: keepPreviousData,
+  });
+  const nextCursor = page.data?.nextCursor ?? null;
+
+  return (
+    <section aria-labelledby="page-title">
+      <PageHeader
+        title="Audit log"
+        summary="Every change made through the console, the API or by agents, newest first."
+      />
+      <InlineError error={page.error} />
+      {page.isPending ? <p className="muted">Loading audit log…</p> : null}
+      {page.data && page.data.items.length === 0 ? (
+        <p className="empty">Nothing has been recorded yet.</p>
+      ) : null}
+      {page.data && page.data.items.length > 0 ? (
+        <table aria-label="Audit log" className={page.isPlaceholderData ? "dimmed" : undefined}>
+          <thead>
+            <tr>
+              <th scope="col">Time</th>
+              <th scope="col">Actor</th>
+              <th scope="col">Action</th>
+              <th scope="col">Target</th>
+              <th scope="col">Details</th>
+              <th scope="col">Address</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.data.items.map((entry) => (
+              <tr key={entry.id}>
+                <td className="nowrap">{formatTime(entry.at)}</td>
+                <td>{entry.actorLabel}</td>
+                <td>
+                  <code>{entry.action}</code>
+                </td>
+                <td>
+                  {entry.targetType}
+                  {entry.targetId ? <span className="muted"> {entry.targetId}</span> : null}
+                </td>
+                <td className="details">{detailsText(entry.details)}</td>
+                <td>{entry.ip ?? ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <nav className="pager" aria-label="Audit log pages">
+        <button
+          type="button"
+          disabled={cursors.length <= 1}
+          onClick={() => setCursors((previous) => previous.slice(0, -1))}
+        >
+          Newer
+        </button>
+        <span className="muted">Page {cursors.length}</span>
+        <button
+          type="button"
+          disabled={!nextCursor || page.isPlaceholderData}
+          onClick={() => nextCursor && setCursors((previous) => [...previous, nextCursor])}
+        >
+          Older
+        </button>
+      </nav>
+    </section>
+  );
+}

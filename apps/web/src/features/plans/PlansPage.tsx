@@ -1,0 +1,170 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { InlineError } from "@/features/shell/InlineError";
+import { PageHeader } from "@/features/shell/PageHeader";
+import { useTRPC } from "@/trpc/client";
+import { emptyPlan, type PlanFields, PlanForm } from "./PlanForm";
+
+type Editing = { mode: "closed" } | { mode: "create" } | { mode: "edit"; id: string; initial: PlanFields };
+
+export function PlansPage() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const plans = useQuery(trpc.plans.list.queryOptions());
+  const [editing, setEditing] = useState<Editing>({ mode: "closed" });
+  const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
+
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.plans.pathKey() });
+  const create = useMutation(
+    trpc.plans.create.mutationOptions({
+      onSuccess: async () => {
+        setEditing({ mode: "closed" });
+        await refresh();
+      },
+    }),
+  );
+  const update = useMutation(
+    trpc.plans.update.mutationOptions({
+      onSuccess: async () => {
+        setEditing({ mode: "closed" });
+        await refresh();
+      },
+    }),
+  );
+  const remove = useMutation(
+    trpc.plans.delete.mutationOptions({
+      onSuccess: async () => {
+        setConfirmingDelete(null);
+        await refresh();
+      },
+    }),
+  );
+
+  const openCreate = () => {
+    create.reset();
+    setEditing({ mode: "create" });
+  };
+
+  return (
+    <section aria-labelledby="page-title">
+      <PageHeader
+        title="Plans"
+        summary="A plan sets how many devices may enroll into it, their flow rate limit and how long flows are kept."
+        actions={
+          <button type="button" className="primary" onClick={openCreate}>
+            New plan
+          </button>
+        }
+      />
+
+      {editing.mode === "create" ? (
+        <PlanForm
+          title="New plan"
+          initial={emptyPlan}
+          submitLabel="Create plan"
+          pending={create.isPending}
+          error={create.error}
+          onSubmit={(fields) => create.mutate(fields)}
+          onCancel={() => setEditing({ mode: "closed" })}
+        />
+      ) : null}
+      {editing.mode === "edit" ? (
+        <PlanForm
+          key={editing.id}
+          title={`Edit plan ${editing.initial.name}`}
+          initial={editing.initial}
+          submitLabel="Save changes"
+          pending={update.isPending}
+          error={update.error}
+          onSubmit={(fields) => update.mutate({ id: editing.id, ...fields })}
+          onCancel={() => setEditing({ mode: "closed" })}
+        />
+      ) : null}
+
+      <InlineError error={plans.error} />
+      <InlineError error={remove.error} />
+      {plans.isPending ? <p className="muted">Loading plans…</p> : null}
+      {plans.data && plans.data.length === 0 ? (
+        <p className="empty">No plans yet. Create one to start enrolling devices.</p>
+      ) : null}
+      {plans.data && plans.data.length > 0 ? (
+        <table aria-label="Plans">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Description</th>
+              <th scope="col" className="num">
+                Devices
+              </th>
+              <th scope="col" className="num">
+                Max flows/s
+              </th>
+              <th scope="col" className="num">
+                Retention
+              </th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {plans.data.map((plan) => (
+              <tr key={plan.id}>
+                <th scope="row">{plan.name}</th>
+                <td>{plan.description || <span className="muted">—</span>}</td>
+                <td className="num">
+                  {plan.deviceCount} / {plan.maxDevices}
+                </td>
+                <td className="num">{plan.maxFlowsPerSecond.toLocaleString("en")}</td>
+                <td className="num">{plan.retentionDays} d</td>
+                <td className="row-actions">
+                  {confirmingDelete === plan.id ? (
+                    <>
+                      <button
+                        type="button"
+                        className="danger"
+                        aria-label={`Confirm deleting plan ${plan.name}`}
+                        disabled={remove.isPending}
+                        onClick={() => remove.mutate({ id: plan.id })}
+                      >
+                        Confirm delete
+                      </button>
+                      <button type="button" onClick={() => setConfirmingDelete(null)}>
+                        Keep
+                      </button>
+                    </>
+                  ) : (
+                    <>
+                      <button
+                        type="button"
+                        aria-label={`Edit plan ${plan.name}`}
+                        onClick={() => {
+                          update.reset();
+                          setEditing({ mode: "edit", id: plan.id, initial: plan });
+                        }}
+                      >
+                        Edit
+                      </button>
+                      <button
+                        type="button"
+                        aria-label={`Delete plan ${plan.name}`}
+                        onClick={() => {
+                          remove.reset();
+                          setConfirmingDelete(plan.id);
+                        }}
+                      >
+                        Delete
+                      </button>
+                    </>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,176 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { type SessionUser, useSessionUser } from "@/features/shell/ConsoleShell";
+import { InlineError } from "@/features/shell/InlineError";
+import { PageHeader } from "@/features/shell/PageHeader";
+import { roleNames, roles } from "@/features/shell/roles";
+import { formatTime } from "@/features/shell/time";
+import { useTRPC } from "@/trpc/client";
+import { CreateUserForm } from "./CreateUserForm";
+import { ResetPasswordForm } from "./ResetPasswordForm";
+
+type Role = SessionUser["role"];
+
+export function UsersPage() {
+  const me = useSessionUser();
+  if (me.role !== "super_admin") {
+    return (
+      <section aria-labelledby="page-title">
+        <PageHeader title="Users" />
+        <div className="notice" role="status">
+          Only a super admin can manage users. You are signed in as {roleNames[me.role]}.
+        </div>
+      </section>
+    );
+  }
+  return <UserAdministration me={me} />;
+}
+
+function UserAdministration({ me }: { me: SessionUser }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const users = useQuery(trpc.users.list.queryOptions());
+  const [creating, setCreating] = useState(false);
+  const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
+  const [resetting, setResetting] = useState<{ id: string; email: string } | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.users.pathKey() });
+  const update = useMutation(trpc.users.update.mutationOptions({ onSuccess: refresh }));
+  const remove = useMutation(
+    trpc.users.delete.mutationOptions({
+      onSuccess: async () => {
+        setConfirmingDelete(null);
+        await refresh();
+      },
+    }),
+  );
+
+  return (
+    <section aria-labelledby="page-title">
+      <PageHeader
+        title="Users"
+        summary="Members read everything; admins manage the fleet; super admins also manage users."
+        actions={
+          <button type="button" className="primary" onClick={() => setCreating(true)}>
+            New user
+          </button>
+        }
+      />
+      {creating ? (
+        <CreateUserForm
+          onCreated={async () => {
+            setCreating(false);
+            await refresh();
+          }}
+          onCancel={() => setCreating(false)}
+        />
+      ) : null}
+      {resetting ? (
+        <ResetPasswordForm
+          key={resetting.id}
+          user={resetting}
+          onDone={(email) => {
+            setResetting(null);
+            setNotice(`Password changed for ${email}; their sessions were ended.`);
+          }}
+          onCancel={() => setResetting(null)}
+        />
+      ) : null}
+      {notice ? (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      ) : null}
+
+      <InlineError error={users.error} />
+      <InlineError error={update.error} />
+      <InlineError error={remove.error} />
+      {users.isPending ? <p className="muted">Loading users…</p> : null}
+      {users.data ? (
+        <table aria-label="Users">
+          <thead>
+            <tr>
+              <th scope="col">Email</th>
+              <th scope="col">Name</th>
+              <th scope="col">Role</th>
+              <th scope="col">Last sign-in</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.data.map((user) => (
+              <tr key={user.id}>
+                <th scope="row">
+                  {user.email}
+                  {user.id === me.id ? <span className="badge">you</span> : null}
+                </th>
+                <td>{user.name}</td>
+                <td>
+                  <select
+                    aria-label={`Role of ${user.email}`}
+                    value={user.role}
+                    disabled={update.isPending || user.id === me.id}
+                    onChange={(event) => update.mutate({ id: user.id, role: event.target.value as Role })}
+                  >
+                    {roles.map((role) => (
+                      <option key={role} value={role}>
+                        {roleNames[role]}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+                <td>
+                  {user.lastLoginAt ? formatTime(user.lastLoginAt) : <span className="muted">never</span>}
+                </td>
+                <td className="row-actions">
+                  <button
+                    type="button"
+                    aria-label={`Reset password of ${user.email}`}
+                    onClick={() => {
+                      setNotice(null);
+                      setResetting({ id: user.id, email: user.email });
+                    }}
+                  >
+                    Reset password
+                  </button>
+                  {user.id === me.id ? null : confirmingDelete === user.id ? (
+                    <>
+                      <button
+                        type="button"
+                        className="danger"
+                        aria-label={`Confirm deleting user ${user.email}`}
+                        disabled={remove.isPending}
+                        onClick={() => remove.mutate({ id: user.id })}
+                      >
+                        Confirm delete
+                      </button>
+                      <button type="button" onClick={() => setConfirmingDelete(null)}>
+                        Keep
+                      </button>
+                    </>
+                  ) : (
+                    <button
+                      type="button"
+                      aria-label={`Delete user ${user.email}`}
+                      onClick={() => {
+                        remove.reset();
+                        setConfirmingDelete(user.id);
+                      }}
+                    >
+                      Delete
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}
