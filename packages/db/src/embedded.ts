@@ -50,6 +50,13 @@ const credentialsSchema = z.object({ user: z.string().min(1), password: z.string
 
 const STOP_TIMEOUT_MS = 30_000;
 
+const OWNER_FILE = "kernflow-owner.json";
+const ownerSchema = z.object({
+  pid: z.number(),
+  startTime: z.string().optional(),
+  postmasterPid: z.number(),
+});
+
 export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions,
 ): Promise<EmbeddedPostgresServer> {
@@ -57,6 +64,8 @@ export async function startEmbeddedPostgres(
   const dataDir = path.resolve(options.dataDir);
   const runAs = await serverAccount(options.createPostgresUser ?? false);
   await prepareDataDir(dataDir, runAs);
+
+  await stopOrphanedServer(dataDir, log);
 
   const initialised = existsSync(path.join(dataDir, "PG_VERSION"));
   const credentials = initialised
@@ -101,7 +110,10 @@ export async function startEmbeddedPostgres(
       await instance.start();
     } catch (error) {
       const text = output.join("");
-      await stopInstance(instance).catch(() => {});
+      // The start already failed; its own error (below) is the one worth reporting, not a failed clean-up.
+      await stopInstance(instance).catch((stopError: unknown) =>
+        log(`clean-up after failed start: ${describe(stopError)}`),
+      );
       if (/lock file "postmaster\.pid" already exists/.test(text)) {
         throw new DataDirInUseError(dataDir, lastLines(text));
       }
@@ -114,6 +126,8 @@ export async function startEmbeddedPostgres(
         error,
       );
     }
+
+    await recordOwner(dataDir);
 
     const urlFor = (database: string) =>
       `postgresql://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
@@ -253,6 +267,58 @@ async function stopInstance(instance: EmbeddedPostgres): Promise<void> {
     await Promise.race([instance.stop(), timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+// A console killed with SIGKILL (or crashed) cannot stop its server, which lives on and holds the data
+// folder. Each start records which process owns the server; when that process is gone, the server is an
+// orphan of ours and is stopped rather than blocking every later start. A server whose owner is alive, or
+// that kernflow did not start, is left alone (PostgreSQL then refuses the second start, reported clearly).
+async function stopOrphanedServer(dataDir: string, log: (message: string) => void): Promise<void> {
+  const postmaster = await readOptional(path.join(dataDir, "postmaster.pid"));
+  const ownerText = await readOptional(path.join(dataDir, OWNER_FILE));
+  if (postmaster === undefined || ownerText === undefined) return;
+  const pid = Number.parseInt(postmaster.split("\n")[0] ?? "", 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !existsSync(`/proc/${pid}`)) return;
+  const owner = ownerSchema.safeParse(JSON.parse(ownerText));
+  if (!owner.success || owner.data.postmasterPid !== pid) return;
+  if ((await processStartTime(owner.data.pid)) === owner.data.startTime) return;
+
+  log(
+    `stopping PostgreSQL (pid ${pid}) left running on ${dataDir} by a console that ended without stopping it`,
+  );
+  process.kill(pid, "SIGINT");
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (existsSync(`/proc/${pid}`)) {
+    if (Date.now() > deadline)
+      throw new DataDirInUseError(dataDir, `orphaned server pid ${pid} did not stop`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function recordOwner(dataDir: string): Promise<void> {
+  const postmaster = await readFile(path.join(dataDir, "postmaster.pid"), "utf8");
+  const owner = {
+    pid: process.pid,
+    startTime: await processStartTime(process.pid),
+    postmasterPid: Number.parseInt(postmaster.split("\n")[0] ?? "", 10),
+  };
+  await writeFile(path.join(dataDir, OWNER_FILE), JSON.stringify(owner), { mode: 0o600 });
+}
+
+// The start time (clock ticks since boot, field 22 of /proc/PID/stat) tells a live owner from a new process
+// that happens to reuse its pid.
+async function processStartTime(pid: number): Promise<string | undefined> {
+  const stat = await readOptional(`/proc/${pid}/stat`);
+  return stat?.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
   }
 }
 

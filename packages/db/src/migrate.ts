@@ -57,7 +57,8 @@ export async function migrate(
   try {
     await client.connect();
   } catch (error) {
-    await client.end().catch(() => {});
+    // The connection never opened; ending it can only fail the same way, and the connect error says why.
+    await client.end().catch(() => undefined);
     throw new DatabaseUnreachableError(databaseUrl, error);
   }
 

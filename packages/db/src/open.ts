@@ -116,7 +116,8 @@ async function assertReachable(url: string): Promise<void> {
   } catch (error) {
     throw new DatabaseUnreachableError(url, error);
   } finally {
-    await client.end().catch(() => {});
+    // After a failed connect, end() fails the same way; the error thrown above already says why.
+    await client.end().catch(() => undefined);
   }
 }
 

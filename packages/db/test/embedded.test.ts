@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chown, mkdir, readFile, stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
+import { promisify } from "node:util";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { type EmbeddedPostgresServer, startEmbeddedPostgres } from "../src/embedded";
@@ -119,6 +121,25 @@ describe("startEmbeddedPostgres", () => {
     const error = await startEmbeddedPostgres({ dataDir, ephemeral: true }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataDirInUseError);
     expect((error as Error).message).toContain(dataDir);
+  });
+
+  it("stops a server left running by a console that was killed, and starts in its place", async () => {
+    const dataDir = path.join(await scratchDir(), "pg");
+    const fixture = path.join(import.meta.dirname, "fixtures", "start-then-die.ts");
+    const child = await promisify(execFile)(process.execPath, ["--import", "tsx", fixture, dataDir]).catch(
+      (error: { stdout?: string; signal?: string }) => {
+        if (error.signal !== "SIGKILL") throw error;
+        return { stdout: error.stdout ?? "" };
+      },
+    );
+    const orphanUrl = (JSON.parse(child.stdout) as { url: string }).url;
+    const orphanPid = Number((await readFile(path.join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0]);
+    expect(alive(orphanPid)).toBe(true);
+    expect(await sql(orphanUrl, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
+
+    const server = await start(dataDir);
+    expect(alive(orphanPid)).toBe(false);
+    expect(await sql(server.url, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
   });
 
   it.skipIf(!isRoot)("as root, refuses an initialised data folder that belongs to another user", async () => {
