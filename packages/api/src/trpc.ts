@@ -1,5 +1,5 @@
 import type { Role } from "@kernflow/db";
-import { initTRPC } from "@trpc/server";
+import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError } from "zod";
 import type { Context } from "./context";
@@ -43,10 +43,17 @@ function fieldErrors(error: ZodError): Record<string, string[]> {
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-// Services throw DomainErrors; this is the one place they become tRPC errors (and through those, HTTP statuses).
-const domainErrors = t.middleware(async ({ next }) => {
+// Services throw DomainErrors; this is the one place they become tRPC errors (and through those, HTTP
+// statuses). Input validation failures get a message naming the field ("maxDevices: expected number") here
+// too, so server-side callers and REST see the same text as the browser.
+const errorMapping = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof DomainError) throw mapDomainError(result.error.cause);
+  if (result.ok) return result;
+  const cause = result.error.cause;
+  if (cause instanceof DomainError) throw mapDomainError(cause);
+  if (result.error.code === "BAD_REQUEST" && cause instanceof ZodError) {
+    throw new TRPCError({ code: "BAD_REQUEST", message: formatZodError(cause), cause });
+  }
   return result;
 });
 
@@ -72,7 +79,7 @@ function requireRole(minimum: Role) {
   });
 }
 
-const baseProcedure = t.procedure.use(domainErrors);
+const baseProcedure = t.procedure.use(errorMapping);
 export const publicProcedure = baseProcedure;
 export const protectedProcedure = baseProcedure.use(requireRole("member"));
 export const adminProcedure = baseProcedure.use(requireRole("admin"));
