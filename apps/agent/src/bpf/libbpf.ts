@@ -49,8 +49,55 @@ function bind() {
     btfFree: lib.func("void btf__free(void *btf)"),
     btfFindByNameKind: lib.func("int btf__find_by_name_kind(void *btf, const char *name, uint32_t kind)"),
     btfTypeById: lib.func("const void *btf__type_by_id(void *btf, uint32_t id)"),
+    setPrint: lib.func("void *libbpf_set_print(void *fn)"),
     close: libc.func("int close(int fd)"),
+    vsnprintf: libc.func("int vsnprintf(char *buf, size_t size, const char *fmt, void *ap)"),
   };
+}
+
+/** libbpf message levels (enum libbpf_print_level). */
+export type LibbpfLevel = "warn" | "info" | "debug";
+const levels: LibbpfLevel[] = ["warn", "info", "debug"];
+
+// va_list reaches the callback as a pointer on x86-64 (array type) and arm64 (large struct), so
+// libc's vsnprintf can format it.
+const printProto = koffi.proto("int kf_libbpf_print(int level, const char *fmt, void *ap)");
+let printSink: (level: LibbpfLevel, message: string) => void = (level, message) => {
+  if (level === "warn") process.stderr.write(message);
+};
+let printRegistered = false;
+let quiet = 0;
+
+/** Routes libbpf's own messages (verifier logs, warnings) to `sink` instead of stderr. */
+export function onLibbpfMessage(sink: (level: LibbpfLevel, message: string) => void): void {
+  printSink = sink;
+  registerPrint(libbpf());
+}
+
+/** Runs `fn` with libbpf's messages dropped: for probes whose failure is expected and handled. */
+export function withoutLibbpfMessages<T>(fn: () => T): T {
+  quiet++;
+  try {
+    return fn();
+  } finally {
+    quiet--;
+  }
+}
+
+function registerPrint(lib: ReturnType<typeof bind>): void {
+  if (printRegistered) return;
+  printRegistered = true;
+  const callback = koffi.register((level: number, fmt: unknown, ap: unknown) => {
+    if (quiet > 0) return 0;
+    const buf = Buffer.alloc(4096);
+    const n = lib.vsnprintf(buf, buf.length, fmt, ap) as number;
+    printSink(
+      levels[level] ?? "debug",
+      buf.subarray(0, Math.max(0, Math.min(n, buf.length - 1))).toString("utf8"),
+    );
+    return 0;
+  }, koffi.pointer(printProto));
+  lib.setPrint(callback);
 }
 
 export type Libbpf = ReturnType<typeof bind>;
@@ -58,7 +105,10 @@ let bound: Libbpf | undefined;
 
 /** The bound library, loaded on first use so that importing the agent never needs libbpf. */
 export function libbpf(): Libbpf {
-  bound ??= bind();
+  if (!bound) {
+    bound = bind();
+    registerPrint(bound);
+  }
   return bound;
 }
 

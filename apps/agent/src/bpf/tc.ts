@@ -1,5 +1,5 @@
 import { BpfCallError, MissingKernelFeatureError, MissingPrivilegeError } from "../capture/errors";
-import { libbpf } from "./libbpf";
+import { libbpf, withoutLibbpfMessages } from "./libbpf";
 import { clsactHandle, clsactPriority } from "./names";
 
 /** Attach types of bpf_link_create for tcx (kernel 6.6+); libbpf 1.1 has no bpf_program__attach_tcx. */
@@ -139,7 +139,8 @@ export function removeStaleClsact(ifindex: number): number {
   for (const direction of ["ingress", "egress"] as const) {
     const hook = tcHook(ifindex, direction);
     const query = tcOpts();
-    const err = libbpf().tcQuery(hook, query);
+    // Most interfaces have no clsact qdisc: the query's kernel complaint about it is expected.
+    const err = withoutLibbpfMessages(() => libbpf().tcQuery(hook, query));
     if (err < 0) continue; // no clsact qdisc or no filter with our handle
     const name = programName(query.readUInt32LE(16));
     if (name !== undefined && !name.startsWith("kf_tc_")) continue;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FlowRecord } from "@kernflow/protocol";
 import { z } from "zod";
-import type { Handle } from "../bpf/libbpf";
+import { type Handle, onLibbpfMessage } from "../bpf/libbpf";
 import { loadKernflow } from "../bpf/loader";
 import { possibleCpus } from "../bpf/map";
 import { destroyLink } from "../bpf/object";
@@ -83,6 +83,10 @@ export async function runCapture(
     overflow: { flows: 0, packets: 0, bytes: 0 },
   };
 
+  // libbpf's warnings (verifier log on a failed load, attach problems) belong in the capture's log.
+  onLibbpfMessage((level, message) => {
+    if (level === "warn") log(`libbpf: ${message.trimEnd()}`);
+  });
   const kf = loadKernflow({
     ...(opts.bytecodePath === undefined ? {} : { bytecodePath: opts.bytecodePath }),
     ...(opts.mapEntries === undefined ? {} : { mapEntries: opts.mapEntries }),
