@@ -3,6 +3,7 @@ comm (the reported process_name) is known. Each line on stdout is one JSON event
 import json
 import os
 import socket
+import struct
 import sys
 import time
 
@@ -46,6 +47,13 @@ def tcp_server(bind, reply, delay_ms, request):
         emit(event="closed", peer_port=peer[1], served=served)
 
 
+def tcp_info(sock):
+    """The kernel's own view of the connection: struct tcp_info's tcpi_rtt (us) and tcpi_total_retrans."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    rtt_us, total_retrans = struct.unpack_from("I", info, 68)[0], struct.unpack_from("I", info, 100)[0]
+    return rtt_us, total_retrans
+
+
 def tcp_client(addr, port, requests, request, reply):
     sock = socket.socket(family(addr), socket.SOCK_STREAM)
     sock.connect((addr, port))
@@ -53,8 +61,9 @@ def tcp_client(addr, port, requests, request, reply):
         sock.sendall(b"q" * request)
         recv_exactly(sock, reply)
     local_port = sock.getsockname()[1]
+    rtt_us, total_retrans = tcp_info(sock)
     sock.close()
-    emit(event="done", local_port=local_port)
+    emit(event="done", local_port=local_port, rtt_us=rtt_us, total_retrans=total_retrans)
 
 
 def udp_server(bind):

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  counters,
+  kernelTestsUnavailable,
+  NamedPrograms,
+  RunningCapture,
+  TrafficProcess,
+  totals,
+  trafficScript,
+  VethLink,
+} from "./capture-harness";
+
+const unavailable = kernelTestsUnavailable();
+
+/** TCP counters of /proc/net/snmp in a namespace. */
+function tcpSnmp(link: VethLink): Record<string, number> {
+  const lines = link
+    .inNs("cat", "/proc/net/snmp")
+    .split("\n")
+    .filter((l) => l.startsWith("Tcp:"));
+  const [names = "", values = ""] = lines;
+  const keys = names.split(/\s+/).slice(1);
+  const nums = values.split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(keys.map((k, i) => [k, nums[i] ?? Number.NaN]));
+}
+
+describe.skipIf(unavailable !== null)("capture of GSO traffic and request latency", () => {
+  let link: VethLink;
+  let programs: NamedPrograms;
+  const procs: TrafficProcess[] = [];
+
+  beforeAll(() => {
+    link = new VethLink().create(); // veth's default TSO: TCP hands the device multi-segment skbs
+    programs = new NamedPrograms();
+  });
+  afterAll(() => {
+    for (const p of procs) p.stop();
+    link?.destroy();
+    programs?.cleanup();
+  });
+
+  it("counts a GSO skb as its wire segments, each with its own IP and TCP headers", async () => {
+    const server = TrafficProcess.start([
+      ...[programs.path("kf-gsosrv"), trafficScript, "tcp-server", link.outerAddr, "1", "0", "1000000"],
+    ]);
+    procs.push(server);
+    const ready = await server.next("ready");
+    const capture = await RunningCapture.start(link.outer);
+    const snmpBefore = tcpSnmp(link);
+    const before = counters(link.outer);
+    const client = TrafficProcess.start([
+      ...["ip", "netns", "exec", link.netns, programs.path("kf-gsocli"), trafficScript, "tcp-client"],
+      ...[link.outerAddr, String(ready.port), "1", "1000000", "1"],
+    ]);
+    procs.push(client);
+    const done = await client.next("done");
+    await server.next("closed");
+    await new Promise((r) => setTimeout(r, 200));
+    await capture.stop();
+    const after = counters(link.outer);
+    const segmentsSent = tcpSnmp(link).OutSegs - snmpBefore.OutSegs;
+
+    const upload = totals(
+      capture.records,
+      (r) => r.direction === "ingress" && r.protocol === 6 && r.src_port === done.local_port,
+    );
+    // The whole connection's client segments: the kernel's own count of segments the namespace sent.
+    expect(upload.packets).toBe(segmentsSent);
+    // veth counts one packet per skb, so fewer than the wire segments proves GSO skbs were seen.
+    expect(after.rxPackets - before.rxPackets).toBeLessThan(upload.packets);
+    // 1 MB of payload; 20-byte IP + 32-byte TCP header (timestamps) per segment; the SYN's options add 8.
+    expect(upload.bytes).toBe(1_000_000 + 52 * upload.packets + 8);
+  });
+
+  it("measures request-to-response latency on the client side of a connection", async () => {
+    const delayMs = 60;
+    const server = TrafficProcess.start([
+      ...["ip", "netns", "exec", link.netns, programs.path("kf-slowsrv"), trafficScript, "tcp-server"],
+      ...[link.innerAddr, "200", String(delayMs), "100"],
+    ]);
+    procs.push(server);
+    const ready = await server.next("ready");
+    const capture = await RunningCapture.start(link.outer);
+    const client = TrafficProcess.start([
+      ...[programs.path("kf-reqcli"), trafficScript, "tcp-client", link.innerAddr, String(ready.port)],
+      ...["5", "100", "200"],
+    ]);
+    procs.push(client);
+    const done = await client.next("done");
+    await server.next("closed");
+    await new Promise((r) => setTimeout(r, 200));
+    await capture.stop();
+
+    const conversation = capture.records.filter(
+      (r) => r.protocol === 6 && (r.src_port === done.local_port || r.dst_port === done.local_port),
+    );
+    const latencies = conversation.map((r) => r.app_latency_ms).filter((l): l is number => l !== null);
+    expect(latencies.length).toBeGreaterThan(0);
+    for (const l of latencies) {
+      expect(l).toBeGreaterThanOrEqual(delayMs);
+      expect(l).toBeLessThan(delayMs * 1.2);
+    }
+  });
+});
