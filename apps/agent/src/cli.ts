@@ -4,22 +4,15 @@ import { inspect } from "node:util";
 import type { FlowRecord } from "@kernflow/protocol";
 import { BytecodeError, MissingKernelFeatureError, MissingPrivilegeError } from "./capture/errors";
 import { type CaptureFlags, parseCaptureFlags, UsageError, wantsHelp } from "./cli-flags";
+import type { CaptureOptions } from "./roles/capture";
 import { createStdoutSink } from "./sinks";
 
 /** Exit codes of CONTRACTS.md §2. */
 export const exitCode = { ok: 0, failure: 1, usage: 2, privilege: 3 } as const;
 
-/** The capture role's entry point, as `roles/capture.ts` provides it. */
+/** The capture role's entry point; injectable so the CLI's wiring is testable without a kernel. */
 export type CaptureRunner = (
-  opts: {
-    include: string[];
-    exclude: string[];
-    intervalMs: number;
-    bytecodePath?: string;
-    deviceName: string;
-    mapEntries?: number;
-    log: (msg: string) => void;
-  },
+  opts: CaptureOptions,
   onRecords: (records: FlowRecord[]) => void | Promise<void>,
   signal: AbortSignal,
 ) => Promise<unknown>;
@@ -109,13 +102,9 @@ export function missingCaptureCapabilities(procStatus: string): string[] {
   return missing;
 }
 
-/**
- * The capture role lands in parallel with this CLI; the specifier is a variable so this file typechecks
- * before it exists. Loaded lazily anyway: koffi and libbpf are only needed once flags and privileges passed.
- */
-const captureRoleModule = "./roles/capture";
 async function loadCaptureRole(): Promise<CaptureRunner> {
-  const role = (await import(captureRoleModule)) as { runCapture: CaptureRunner };
+  // Loaded lazily: koffi and libbpf are only needed once flags and privileges have been checked.
+  const role = await import("./roles/capture");
   return role.runCapture;
 }
 

@@ -2,7 +2,10 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { flowRecordSchema } from "@kernflow/protocol";
+import { afterEach, describe, expect, it } from "vitest";
+import { kernelTestsUnavailable } from "./capture-harness";
+import { type Netns, NetnsLab } from "./support/netns";
 
 const agentDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const repoRoot = join(agentDir, "..", "..");
@@ -108,5 +111,148 @@ describe("kernflow-agent bin", () => {
     const r = await run("npm", ["exec", "--no", "--", "kernflow-agent", "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Usage: kernflow-agent <command>");
+  });
+});
+
+const kernelSkip = (() => {
+  try {
+    return kernelTestsUnavailable();
+  } catch (error) {
+    // Under CI a missing kernel prerequisite is a failure, reported by the test below.
+    return error as Error;
+  }
+})();
+
+describe.skipIf(typeof kernelSkip === "string")("kernflow-agent capture on a real kernel", () => {
+  let lab: NetnsLab | null = null;
+  afterEach(async () => {
+    await lab?.cleanup();
+    lab = null;
+  });
+
+  /** Starts the real bin inside `ns`, where it sees only that namespace's interfaces. */
+  async function startAgent(ns: Netns, args: string[]) {
+    if (kernelSkip instanceof Error) throw kernelSkip;
+    const child = ns.spawn([process.execPath, bin, "capture", ...args]);
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (chunk) => {
+      stdout += String(chunk);
+    });
+    child.stderr?.on("data", (chunk) => {
+      stderr += String(chunk);
+    });
+    const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const started = Date.now();
+      const poll = setInterval(() => {
+        if (/attached to /.test(stderr)) {
+          clearInterval(poll);
+          resolve();
+        } else if (child.exitCode !== null || Date.now() - started > 60_000) {
+          clearInterval(poll);
+          reject(new Error(`agent did not attach (exit ${child.exitCode}): ${stderr}`));
+        }
+      }, 50);
+    });
+    return { child, exit, stdout: () => stdout, stderr: () => stderr };
+  }
+
+  it("prints schema-valid records with process names after SIGINT drains the last interval, and exits 0", async () => {
+    lab = await NetnsLab.create();
+    const client = await lab.namespace("agent");
+    const server = await lab.namespace("peer");
+    const link = await lab.veth(client, server);
+    // A 10 s interval never elapses here: every record printed comes from the drain that SIGINT triggers.
+    const agent = await startAgent(client, [
+      "--interfaces",
+      `kf${lab.id}*`,
+      "--format",
+      "ndjson",
+      "--device",
+      "t1",
+    ]);
+
+    const tcpServer = await lab.startServer(server, {
+      protocol: "tcp",
+      bind: link.b.ipv4,
+      replyBytes: 5_000,
+    });
+    const tcp = await lab.runClient(client, {
+      protocol: "tcp",
+      addr: link.b.ipv4,
+      port: tcpServer.port,
+      bytes: 100_000,
+    });
+    const udpServer = await lab.startServer(server, { protocol: "udp", bind: link.b.ipv6 });
+    const udp = await lab.runClient(client, {
+      protocol: "udp",
+      addr: link.b.ipv6,
+      port: udpServer.port,
+      bytes: 500,
+      datagrams: 5,
+      processName: "kf-udp-client",
+    });
+    await udpServer.waitForEvents(5);
+
+    agent.child.kill("SIGINT");
+    expect(await agent.exit).toBe(0);
+    expect(agent.stderr()).toContain("stopping: draining the maps and detaching");
+    const records = agent
+      .stdout()
+      .trimEnd()
+      .split("\n")
+      .map((line) => flowRecordSchema.parse(JSON.parse(line)));
+
+    const out = records.filter(
+      (r) => r.protocol === 6 && r.src_port === tcp.local_port && r.direction === "egress",
+    );
+    expect(out.length).toBeGreaterThan(0);
+    expect(out.every((r) => r.interface === link.a.ifname && r.device === "t1" && r.vantage === "src")).toBe(
+      true,
+    );
+    // 100 000 payload bytes plus at least 40 header bytes per segment, at L3.
+    expect(out.reduce((sum, r) => sum + r.bytes, 0)).toBeGreaterThan(100_000);
+    expect(out[0]?.src).toMatchObject({ pid: tcp.pid, process_name: "kf-client" });
+
+    const back = records.filter(
+      (r) => r.protocol === 6 && r.dst_port === tcp.local_port && r.direction === "ingress",
+    );
+    expect(back.reduce((sum, r) => sum + r.bytes, 0)).toBeGreaterThan(5_000);
+    expect(back[0]?.dst.process_name).toBe("kf-client");
+
+    // UDP is exact: 5 datagrams of 100 bytes = 5 × (100 + 8 UDP + 40 IPv6) L3 bytes.
+    const udpOut = records.filter(
+      (r) => r.protocol === 17 && r.src_port === udp.local_port && r.direction === "egress",
+    );
+    expect(udpOut.reduce((sum, r) => sum + r.packets, 0)).toBe(5);
+    expect(udpOut.reduce((sum, r) => sum + r.bytes, 0)).toBe(5 * 148);
+    expect(udpOut[0]).toMatchObject({ src_addr: link.a.ipv6, dst_addr: link.b.ipv6 });
+    expect(udpOut[0]?.src.process_name).toBe("kf-udp-client");
+  });
+
+  it("stops by itself after --duration and prints a table", async () => {
+    lab = await NetnsLab.create();
+    const ns = await lab.namespace("dur");
+    const peer = await lab.namespace("durpeer");
+    const link = await lab.veth(ns, peer);
+    const agent = await startAgent(ns, [
+      "--interfaces",
+      link.a.ifname,
+      "--duration",
+      "3s",
+      "--interval",
+      "500ms",
+      "--format",
+      "table",
+    ]);
+    const srv = await lab.startServer(peer, { protocol: "udp", bind: link.b.ipv4 });
+    await lab.runClient(ns, { protocol: "udp", addr: link.b.ipv4, port: srv.port, bytes: 300, datagrams: 3 });
+    expect(await agent.exit).toBe(0);
+    const lines = agent.stdout().split("\n");
+    expect(lines[0]).toMatch(/^TIME\s+IFACE\s+DIR\s+PROTO\s+SRC\s+DST/);
+    const row = lines.find((l) => l.includes(`${link.a.ipv4}:`) && l.includes(`${link.b.ipv4}:${srv.port}`));
+    expect(row).toMatch(new RegExp(`${link.a.ifname}\\s+out\\s+udp`));
+    expect(row).toContain("kf-client(");
   });
 });
