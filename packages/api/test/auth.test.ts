@@ -214,3 +214,17 @@ describe("CSRF protection of cookie-authenticated mutations", () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe("tRPC request limits", () => {
+  it("answers 413 for a tRPC body over 1 MiB without running the procedure", async () => {
+    const res = await trpc(h, "mutation", "auth.login", {
+      email: h.users.member.email,
+      password: "p".repeat(1024 * 1024),
+    });
+    expect(res.status).toBe(413);
+    expect(res.error.data.code).toBe("PAYLOAD_TOO_LARGE");
+    expect(
+      await h.db.auditEntry.count({ where: { action: "auth.login", actorId: h.users.member.id, ip: "413" } }),
+    ).toBe(0);
+  });
+});

@@ -16,6 +16,10 @@ import { createApiToken } from "../src/services/api-tokens";
 import { hashPassword } from "../src/services/passwords";
 
 export const BASE = "http://console.test";
+
+// Response bodies are whatever the server sent; the tests' assertions are what check their shape.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+type ResponseJson = any;
 export const PASSWORD = "a-long-test-password";
 
 export interface TestUser {
@@ -87,7 +91,7 @@ export function restRequest(
 
 export async function rest(h: Harness, ...args: Parameters<typeof restRequest>) {
   const res = await handleRestRequest(restRequest(...args), h.deps);
-  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+  return { status: res.status, headers: res.headers, body: (await res.json()) as ResponseJson };
 }
 
 /** A browser-like tRPC call over HTTP: superjson envelope, optional cookie and CSRF header. */
@@ -115,10 +119,10 @@ export async function trpc(
     });
   }
   const res = await handleTrpcRequest(req, h.deps);
-  const raw = (await res.json()) as any;
+  const raw = (await res.json()) as ResponseJson;
   const data = raw.result ? superjson.deserialize(raw.result.data) : undefined;
-  const error = raw.error ? (superjson.deserialize(raw.error) as any) : undefined;
-  return { status: res.status, headers: res.headers, data: data as any, error };
+  const error = raw.error ? (superjson.deserialize(raw.error) as ResponseJson) : undefined;
+  return { status: res.status, headers: res.headers, data: data as ResponseJson, error };
 }
 
 /** Logs in over HTTP and returns the session cookie pair ("kf_session=...") and CSRF token. */
