@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chown, mkdir, readFile, stat } from "node:fs/promises";
 import net from "node:net";
@@ -49,6 +49,40 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+async function runUntilSigterm(dataDir: string, mode = "") {
+  const fixture = path.join(import.meta.dirname, "fixtures", "serve-until-signal.ts");
+  const child = spawn(process.execPath, ["--import", "tsx", fixture, dataDir, mode], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines: unknown[] = [];
+  let buffered = "";
+  let resolveStarted: (pid: number) => void = () => {};
+  const started = new Promise<number>((resolve) => {
+    resolveStarted = resolve;
+  });
+  child.stdout.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString();
+    for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+      const line = JSON.parse(buffered.slice(0, nl)) as { pid?: number };
+      buffered = buffered.slice(nl + 1);
+      lines.push(line);
+      if (line.pid) resolveStarted(line.pid);
+    }
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const postmasterPid = await Promise.race([
+    started,
+    exited.then((e) => Promise.reject(new Error(`fixture exited early: ${JSON.stringify(e)}`))),
+  ]);
+  child.kill("SIGTERM");
+  const exit = await exited;
+  // The postmaster may take a moment to finish its fast shutdown after the fixture is gone.
+  for (let i = 0; i < 100 && alive(postmasterPid); i++) await new Promise((r) => setTimeout(r, 50));
+  return { exit, lines, postmasterPid };
 }
 
 describe("startEmbeddedPostgres", () => {
@@ -140,6 +174,19 @@ describe("startEmbeddedPostgres", () => {
     const server = await start(dataDir);
     expect(alive(orphanPid)).toBe(false);
     expect(await sql(server.url, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
+  });
+
+  it("on SIGTERM, stops the server and exits 143 when the process has no SIGTERM handler of its own", async () => {
+    const run = await runUntilSigterm(path.join(await scratchDir(), "pg"));
+    expect(run.exit).toEqual({ code: 143, signal: null });
+    expect(alive(run.postmasterPid)).toBe(false);
+  });
+
+  it("on SIGTERM, leaves the server to a process that handles the signal itself", async () => {
+    const run = await runUntilSigterm(path.join(await scratchDir(), "pg"), "own-handler");
+    expect(run.lines).toContainEqual({ queriedDuringShutdown: 1 });
+    expect(run.exit).toEqual({ code: 0, signal: null });
+    expect(alive(run.postmasterPid)).toBe(false);
   });
 
   it.skipIf(!isRoot)("as root, refuses an initialised data folder that belongs to another user", async () => {
