@@ -9,10 +9,13 @@ import { useTRPC } from "@/trpc/client";
 
 const PAGE_SIZE = 50;
 
+// "name: \"lab\", maxDevices: 5" reads and wraps better in a table cell than one JSON blob.
 function detailsText(details: unknown): string {
   if (details === null || details === undefined) return "";
-  if (typeof details === "object" && Object.keys(details).length === 0) return "";
-  return JSON.stringify(details);
+  if (typeof details !== "object" || Array.isArray(details)) return JSON.stringify(details);
+  return Object.entries(details)
+    .map(([key, value]) => `${key}: ${JSON.stringify(value)}`)
+    .join(", ");
 }
 
 export function AuditLogPage() {

@@ -1,7 +1,7 @@
 "use client";
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useRouter, useSearchParams } from "next/navigation";
+import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
 import { InlineError } from "@/features/shell/InlineError";
 import { useTRPC } from "@/trpc/client";
@@ -14,7 +14,6 @@ function safeNextPath(next: string | null): string {
 export function LoginForm() {
   const trpc = useTRPC();
   const router = useRouter();
-  const searchParams = useSearchParams();
   const queryClient = useQueryClient();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
@@ -23,7 +22,9 @@ export function LoginForm() {
       onSuccess: (session) => {
         // The login answer is the new session: seeding the cache spares the shell a round trip.
         queryClient.setQueryData(trpc.auth.session.queryKey(), session);
-        router.replace(safeNextPath(searchParams.get("next")));
+        // Read at submit time rather than with useSearchParams, which would keep the form out of the
+        // prerendered page.
+        router.replace(safeNextPath(new URLSearchParams(window.location.search).get("next")));
       },
     }),
   );
