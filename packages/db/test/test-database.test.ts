@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, inject, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../src/testing";
 
 describe("createTestDatabase", () => {
@@ -17,6 +17,14 @@ describe("createTestDatabase", () => {
     });
     expect(await a.prisma.plan.count()).toBe(1);
     expect(await b.prisma.plan.count()).toBe(0);
+  });
+
+  it("puts the databases on the one server the vitest globalSetup started for the whole run", async () => {
+    const shared = new URL(inject("kernflowTestServerUrl"));
+    const db = await createTestDatabase();
+    made.push(db);
+    expect(new URL(db.url).host).toBe(shared.host);
+    expect(process.env.KERNFLOW_TEST_SERVER_URL).toBe(shared.toString());
   });
 
   it("drops the database on cleanup", async () => {
