@@ -1,6 +1,16 @@
-// The agent's public surface for other workspaces (bench, tests); the program itself is bin/kernflow-agent.js.
+// The agent's public surface for other workspaces (bench, tools); the program itself is bin/kernflow-agent.js.
+
+// Capture-engine pieces that benchmarks drive directly (bench/drain measures the drain path in isolation).
+export { defaultBytecodePath, type LoadedKernflow, loadKernflow } from "./bpf/loader";
+export { possibleCpus } from "./bpf/map";
+export { flowKeyLayout, flowValueLayout, roundUp8 } from "./bpf/structs";
+export { localAddresses, parseAddress } from "./capture/addresses";
+export { KtimeClock } from "./capture/clock";
+export { buildRecords } from "./capture/records";
+export { SocketTable } from "./capture/sockets";
 export { type CaptureRunner, exitCode, missingCaptureCapabilities, runCli } from "./cli";
 export { type ExportTarget, parseDuration, parseExportUrl, UsageError } from "./cli-flags";
 export * from "./enrich";
 export { InterfaceGlob, InvalidGlobError, matchesInterface, splitPatternList, validateGlobs } from "./globs";
+export { type CaptureOptions, type CaptureSummary, runCapture } from "./roles/capture";
 export * from "./sinks";
