@@ -1,8 +1,9 @@
+import net from "node:net";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../src/embedded";
-import { DatabaseUnreachableError, InvalidDatabaseConfigError } from "../src/errors";
+import { DatabaseUnreachableError, InvalidDatabaseConfigError, PortInUseError } from "../src/errors";
 import { readMigrations } from "../src/migrate";
 import { openDatabase, parseDatabaseEnv } from "../src/open";
 import { defaultMigrationsDir, findRepoRoot } from "../src/paths";
@@ -72,6 +73,21 @@ describe("openDatabase without DATABASE_URL", () => {
 
     await db.close();
     await expect(sql(db.url, "SELECT 1")).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("reports a busy KERNFLOW_EMBEDDED_PG_PORT before starting anything", async () => {
+    const home = await tempDir("kernflow-home-");
+    cleanups.push(home.remove);
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise((resolve) => blocker.close(() => resolve())));
+    const address = blocker.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    const error = await openDatabase({
+      env: { KERNFLOW_HOME: home.dir, KERNFLOW_EMBEDDED_PG_PORT: String(port) },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PortInUseError);
+    expect((error as Error).message).toContain(`port ${port}`);
   });
 
   it("reopens the same data without migrating again", async () => {

@@ -1,3 +1,7 @@
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import pg from "pg";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../src/testing";
 
@@ -43,5 +47,25 @@ describe("createTestDatabase", () => {
     const rows = await db.prisma.$queryRaw<{ n: bigint }[]>`
       SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'`;
     expect(Number(rows[0]?.n)).toBe(0);
+  });
+
+  it("outside vitest, starts a server of its own and stops it with stopTestServer", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const name of [
+      "VITEST",
+      "VITEST_POOL_ID",
+      "VITEST_WORKER_ID",
+      "KERNFLOW_TEST_SERVER_URL",
+      "KERNFLOW_TEST_DATABASE_URL",
+    ]) {
+      delete env[name];
+    }
+    const fixture = path.join(import.meta.dirname, "fixtures", "test-database-outside-vitest.ts");
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", fixture], { env });
+    const result = JSON.parse(stdout) as { url: string; planName: string };
+    expect(result.planName).toBe("outside");
+    expect(new URL(result.url).host).not.toBe(new URL(inject("kernflowTestServerUrl")).host);
+    const client = new pg.Client({ connectionString: result.url });
+    await expect(client.connect()).rejects.toThrow(/ECONNREFUSED/);
   });
 });
