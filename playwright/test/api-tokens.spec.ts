@@ -1,6 +1,11 @@
 import { ADMIN_EMAIL } from "./constants";
 import { expect, signIn, test, uniqueName } from "./fixtures";
 
+function planNames(body: unknown): string[] {
+  expect(Array.isArray(body)).toBe(true);
+  return (body as Array<{ name: string }>).map((plan) => plan.name);
+}
+
 test("an API token is shown once, works with both header styles, and stops working when revoked", async ({
   page,
   request,
@@ -31,12 +36,12 @@ test("an API token is shown once, works with both header styles, and stops worki
   // Both header styles of CONTRACTS.md §3, without the browser's session cookie.
   const bearer = await request.get("/api/v1/plans", { headers: { Authorization: `Bearer ${secret}` } });
   expect(bearer.status()).toBe(200);
-  expect(JSON.stringify(await bearer.json())).toContain(planName);
+  expect(planNames(await bearer.json())).toContain(planName);
   const kentik = await request.get("/api/v1/plans", {
     headers: { "X-CH-Auth-Email": ADMIN_EMAIL, "X-CH-Auth-API-Token": secret },
   });
   expect(kentik.status()).toBe(200);
-  expect(JSON.stringify(await kentik.json())).toContain(planName);
+  expect(planNames(await kentik.json())).toContain(planName);
 
   // The secret is not retrievable after leaving the page.
   await page.reload();

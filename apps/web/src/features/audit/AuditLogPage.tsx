@@ -4,6 +4,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
+import { RoleRequired } from "@/features/shell/RoleRequired";
 import { formatTime } from "@/features/shell/time";
 import { useTRPC } from "@/trpc/client";
 
@@ -19,6 +20,14 @@ function detailsText(details: unknown): string {
 }
 
 export function AuditLogPage() {
+  return (
+    <RoleRequired title="Audit log" minimum="admin">
+      <AuditLogTable />
+    </RoleRequired>
+  );
+}
+
+function AuditLogTable() {
   const trpc = useTRPC();
   // Cursor pages: each entry in `cursors` is where a page starts, so "Newer" is a step back in the list.
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);

@@ -2,8 +2,10 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { useSessionUser } from "@/features/shell/ConsoleShell";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
+import { hasRole } from "@/features/shell/roles";
 import { useTRPC } from "@/trpc/client";
 import { emptyPlan, type PlanFields, PlanForm } from "./PlanForm";
 
@@ -12,6 +14,7 @@ type Editing = { mode: "closed" } | { mode: "create" } | { mode: "edit"; id: str
 export function PlansPage() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
+  const canManage = hasRole(useSessionUser(), "admin");
   const plans = useQuery(trpc.plans.list.queryOptions());
   const [editing, setEditing] = useState<Editing>({ mode: "closed" });
   const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
@@ -53,9 +56,11 @@ export function PlansPage() {
         title="Plans"
         summary="A plan sets how many devices may enroll into it, their flow rate limit and how long flows are kept."
         actions={
-          <button type="button" className="primary" onClick={openCreate}>
-            New plan
-          </button>
+          canManage ? (
+            <button type="button" className="primary" onClick={openCreate}>
+              New plan
+            </button>
+          ) : null
         }
       />
 
@@ -120,7 +125,7 @@ export function PlansPage() {
                 <td className="num">{plan.maxFlowsPerSecond.toLocaleString("en")}</td>
                 <td className="num">{plan.retentionDays} d</td>
                 <td className="row-actions">
-                  {confirmingDelete === plan.id ? (
+                  {!canManage ? null : confirmingDelete === plan.id ? (
                     <>
                       <button
                         type="button"

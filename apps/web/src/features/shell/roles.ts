@@ -9,3 +9,8 @@ export const roleNames: Record<Role, string> = {
   admin: "admin",
   super_admin: "super admin",
 };
+
+// Only decides what the page offers; the API enforces the same order on every call.
+export function hasRole(user: SessionUser, minimum: Role): boolean {
+  return roles.indexOf(user.role) >= roles.indexOf(minimum);
+}

@@ -5,6 +5,7 @@ import { useState } from "react";
 import { type SessionUser, useSessionUser } from "@/features/shell/ConsoleShell";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
+import { RoleRequired } from "@/features/shell/RoleRequired";
 import { roleNames, roles } from "@/features/shell/roles";
 import { formatTime } from "@/features/shell/time";
 import { useTRPC } from "@/trpc/client";
@@ -14,21 +15,15 @@ import { ResetPasswordForm } from "./ResetPasswordForm";
 type Role = SessionUser["role"];
 
 export function UsersPage() {
-  const me = useSessionUser();
-  if (me.role !== "super_admin") {
-    return (
-      <section aria-labelledby="page-title">
-        <PageHeader title="Users" />
-        <div className="notice" role="status">
-          Only a super admin can manage users. You are signed in as {roleNames[me.role]}.
-        </div>
-      </section>
-    );
-  }
-  return <UserAdministration me={me} />;
+  return (
+    <RoleRequired title="Users" minimum="super_admin">
+      <UserAdministration />
+    </RoleRequired>
+  );
 }
 
-function UserAdministration({ me }: { me: SessionUser }) {
+function UserAdministration() {
+  const me = useSessionUser();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const users = useQuery(trpc.users.list.queryOptions());
