@@ -62,8 +62,10 @@ async function main(): Promise<void> {
     say("stopped");
     process.exit(code);
   };
-  process.once("SIGINT", () => void shutdown("SIGINT", 0));
-  process.once("SIGTERM", () => void shutdown("SIGTERM", 0));
+  // `on`, not `once`: under npm/tsx a Ctrl-C can arrive twice (from the terminal and relayed), and a
+  // second signal with no listener would kill the process before PostgreSQL is stopped.
+  process.on("SIGINT", () => void shutdown("SIGINT", 0));
+  process.on("SIGTERM", () => void shutdown("SIGTERM", 0));
 
   try {
     const admin = await ensureBootstrapAdmin(db.prisma, process.env);
