@@ -1,4 +1,4 @@
-import { PassThrough } from "node:stream";
+import { PassThrough, Writable } from "node:stream";
 import { flowRecordSchema } from "@kernflow/protocol";
 import { describe, expect, it } from "vitest";
 import { MissingKernelFeatureError } from "./capture/errors";
@@ -121,6 +121,27 @@ describe("runCli", () => {
     });
     expect(await runCli(["capture", "--interfaces", "lo"], t.io)).toBe(3);
     expect(t.err()).toContain("missing kernel feature: BTF at /sys/kernel/btf/vmlinux");
+  });
+
+  it("stops the capture and exits 0 when the reader closes stdout (EPIPE)", async () => {
+    const closedPipe = new Writable({
+      write(_chunk, _encoding, done) {
+        done(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+      },
+    });
+    closedPipe.on("error", () => {});
+    let batches = 0;
+    const runner: CaptureRunner = async (_opts, onRecords, signal) => {
+      while (!signal.aborted && batches < 100) {
+        batches += 1;
+        await onRecords([sampleRecord()]);
+      }
+      return undefined;
+    };
+    const t = io({ stdout: closedPipe, loadCapture: async () => runner });
+    expect(await runCli(["capture", "--interfaces", "lo", "--format", "ndjson"], t.io)).toBe(0);
+    expect(batches).toBe(1);
+    expect(t.err()).toContain("stdout was closed by its reader; stopping");
   });
 
   it("exits 1 with the cause when the capture fails at run time", async () => {

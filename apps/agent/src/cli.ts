@@ -119,6 +119,19 @@ async function runCaptureCommand(flags: CaptureFlags, io: CliIo): Promise<number
   io.signal.addEventListener("abort", onSignal, { once: true });
   const timer = flags.durationMs === null ? null : setTimeout(() => stop.abort(), flags.durationMs);
   const sink = createStdoutSink(flags.format, io.stdout);
+  let readerGone = false;
+  const onRecords = async (records: FlowRecord[]) => {
+    if (readerGone) return;
+    try {
+      await sink.write(records);
+    } catch (error) {
+      // `capture | head` closing the pipe means the reader has seen enough: stop cleanly, exit 0.
+      if ((error as NodeJS.ErrnoException).code !== "EPIPE") throw error;
+      readerGone = true;
+      log("stdout was closed by its reader; stopping");
+      stop.abort();
+    }
+  };
   try {
     const runCapture = await (io.loadCapture ?? loadCaptureRole)();
     const summary = await runCapture(
@@ -131,7 +144,7 @@ async function runCaptureCommand(flags: CaptureFlags, io: CliIo): Promise<number
         ...(flags.mapEntries === undefined ? {} : { mapEntries: flags.mapEntries }),
         log,
       },
-      (records) => sink.write(records),
+      onRecords,
       stop.signal,
     );
     await sink.close();
