@@ -231,6 +231,17 @@ describe.skipIf(typeof kernelSkip === "string")("kernflow-agent capture on a rea
     expect(udpOut[0]?.src.process_name).toBe("kf-udp-client");
   });
 
+  it("detaches and exits 0 on SIGTERM", async () => {
+    lab = await NetnsLab.create();
+    const ns = await lab.namespace("term");
+    const peer = await lab.namespace("termpeer");
+    const link = await lab.veth(ns, peer);
+    const agent = await startAgent(ns, ["--interfaces", link.a.ifname, "--format", "ndjson"]);
+    agent.child.kill("SIGTERM");
+    expect(await agent.exit).toBe(0);
+    expect(agent.stderr()).toMatch(/stopping: draining the maps and detaching[\s\S]*capture ended/);
+  });
+
   it("stops by itself after --duration and prints a table", async () => {
     lab = await NetnsLab.create();
     const ns = await lab.namespace("dur");
