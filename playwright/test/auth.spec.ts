@@ -53,3 +53,15 @@ test("says plainly that unbuilt sections are not built yet", async ({ page }) =>
   await expect(page.getByRole("heading", { name: "Flows" })).toBeVisible();
   await expect(page.getByRole("status")).toHaveText(/not built yet/);
 });
+
+test("sends the user to the login page when the session ends while the console is open", async ({ page }) => {
+  await signIn(page);
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await page.context().clearCookies();
+  // Client-side navigation: no page load, only the next API call finds the session gone.
+  await page
+    .getByRole("navigation", { name: "Console sections" })
+    .getByRole("link", { name: "Audit log" })
+    .click();
+  await expect(page).toHaveURL(/\/login\?next=%2Faudit$/);
+});

@@ -38,6 +38,25 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
     if (session.data) setCsrfToken(session.data.csrfToken);
   }, [session.data, setCsrfToken]);
 
+  // A session that ends while a page is open (expiry, sign-out elsewhere, password reset) shows up as
+  // UNAUTHORIZED on whatever the page asks next; re-checking the session then sends the user to /login.
+  useEffect(() => {
+    const recheck = (error: unknown) => {
+      if (isUnauthenticated(error))
+        void queryClient.invalidateQueries({ queryKey: trpc.auth.session.queryKey() });
+    };
+    const unsubscribeQueries = queryClient.getQueryCache().subscribe((event) => {
+      if (event.type === "updated" && event.action.type === "error") recheck(event.action.error);
+    });
+    const unsubscribeMutations = queryClient.getMutationCache().subscribe((event) => {
+      if (event.type === "updated" && event.action.type === "error") recheck(event.action.error);
+    });
+    return () => {
+      unsubscribeQueries();
+      unsubscribeMutations();
+    };
+  }, [queryClient, trpc]);
+
   useEffect(() => {
     if (signedOut) router.replace(`/login?next=${encodeURIComponent(pathname)}`);
   }, [signedOut, router, pathname]);
