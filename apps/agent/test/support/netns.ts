@@ -6,17 +6,32 @@
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import {
+  type ClientOptions,
+  type ClientResult,
+  collectStderr,
+  python,
+  runClient,
+  type ServerOptions,
+  startServer,
+  type TrafficServer,
+} from "./netns-endpoints";
+
+export type {
+  ClientOptions,
+  ClientResult,
+  ServerEvent,
+  ServerOptions,
+  TrafficServer,
+} from "./netns-endpoints";
 
 const supportDir = dirname(fileURLToPath(import.meta.url));
-const trafficScript = join(supportDir, "netns-traffic.py");
 const impairScript = join(supportDir, "netns-impair.py");
-/** A real interpreter, not a shim script: its comm must become the symlink's name when exec'd through one. */
-const python = process.env.KF_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 /** Namespaces of this harness are named `kft-<owner pid>-…`, so stale ones of dead runs can be found. */
 const namespacePrefix = "kft-";
 
@@ -104,36 +119,6 @@ export interface Link {
   b: LinkEnd;
 }
 
-export interface TrafficEndpointOptions {
-  /** Process name (comm) the kernel will report; at most 15 characters. */
-  processName?: string;
-}
-
-export interface ServerEvent {
-  pid: number;
-  event: "connection" | "datagram";
-  peer_addr: string;
-  peer_port: number;
-  received: number;
-  sent: number;
-}
-
-export interface TrafficServer {
-  pid: number;
-  port: number;
-  processName: string;
-  /** Resolves once `count` connections (TCP) or datagrams (UDP) have been handled. */
-  waitForEvents(count: number, timeoutMs?: number): Promise<ServerEvent[]>;
-  stop(): void;
-}
-
-export interface ClientResult {
-  pid: number;
-  local_port: number;
-  sent: number;
-  received: number;
-}
-
 function randomHex(bytes: number): string {
   return randomBytes(bytes).toString("hex");
 }
@@ -145,22 +130,6 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
-}
-
-/** Reads JSON lines from a child's stdout and hands them to the waiting callers. */
-function jsonLines(child: ChildProcess, onLine: (value: Record<string, unknown>) => void): void {
-  if (child.stdout === null) throw new Error("child has no stdout pipe");
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    if (line.startsWith("{")) onLine(JSON.parse(line) as Record<string, unknown>);
-  });
-}
-
-function collectStderr(child: ChildProcess): () => string {
-  let text = "";
-  child.stderr?.on("data", (chunk) => {
-    text += String(chunk);
-  });
-  return () => text;
 }
 
 export class NetnsLab {
@@ -303,110 +272,14 @@ export class NetnsLab {
     return link;
   }
 
-  /** A python3 launched through a symlink named `processName`, so the kernel's comm is that name. */
-  private namedInterpreter(processName: string): string {
-    if (processName.length > 15)
-      throw new Error(`process name "${processName}" exceeds the kernel's 15 characters`);
-    const path = join(this.tempDir, processName);
-    try {
-      symlinkSync(python, path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    return path;
-  }
-
   /** A TCP or UDP server in `ns` bound to `bind` (port 0 = any free port) that may reply with `replyBytes`. */
-  async startServer(
-    ns: Netns,
-    options: {
-      protocol: "tcp" | "udp";
-      bind: string;
-      port?: number;
-      replyBytes?: number;
-    } & TrafficEndpointOptions,
-  ): Promise<TrafficServer> {
-    const processName = options.processName ?? "kf-server";
-    const child = ns.spawn([
-      this.namedInterpreter(processName),
-      trafficScript,
-      `${options.protocol}-server`,
-      options.bind,
-      String(options.port ?? 0),
-      String(options.replyBytes ?? 0),
-    ]);
-    const stderr = collectStderr(child);
-    const events: ServerEvent[] = [];
-    const waiters: Array<() => void> = [];
-    const ready = new Promise<{ pid: number; port: number }>((resolve, reject) => {
-      child.once("exit", (code) =>
-        reject(new Error(`${processName} exited ${code} before listening: ${stderr()}`)),
-      );
-      jsonLines(child, (line) => {
-        if (line.event === "ready") resolve({ pid: line.pid as number, port: line.port as number });
-        else {
-          events.push(line as unknown as ServerEvent);
-          for (const wake of waiters.splice(0)) wake();
-        }
-      });
-    });
-    const { pid, port } = await ready;
-    return {
-      pid,
-      port,
-      processName,
-      waitForEvents: (count, timeoutMs = 10_000) =>
-        new Promise((resolve, reject) => {
-          const deadline = setTimeout(
-            () => reject(new Error(`${processName} saw ${events.length} of ${count} events: ${stderr()}`)),
-            timeoutMs,
-          );
-          const check = () => {
-            if (events.length >= count) {
-              clearTimeout(deadline);
-              resolve(events.slice(0, count));
-            } else waiters.push(check);
-          };
-          check();
-        }),
-      stop: () => child.kill("SIGKILL"),
-    };
+  startServer(ns: Netns, options: ServerOptions): Promise<TrafficServer> {
+    return startServer(ns, this.tempDir, options);
   }
 
-  /**
-   * Sends exactly `bytes` of payload from `ns` to `addr:port` and waits for the reply to end. For UDP the
-   * payload goes as `datagrams` datagrams of `bytes / datagrams` bytes each.
-   */
-  async runClient(
-    ns: Netns,
-    options: {
-      protocol: "tcp" | "udp";
-      addr: string;
-      port: number;
-      bytes: number;
-      datagrams?: number;
-      awaitReply?: boolean;
-    } & TrafficEndpointOptions,
-  ): Promise<ClientResult> {
-    const interpreter = this.namedInterpreter(options.processName ?? "kf-client");
-    const args =
-      options.protocol === "tcp"
-        ? ["tcp-client", options.addr, String(options.port), String(options.bytes)]
-        : (() => {
-            const datagrams = options.datagrams ?? 1;
-            if (options.bytes % datagrams !== 0) throw new Error("bytes must divide evenly into datagrams");
-            return [
-              "udp-client",
-              options.addr,
-              String(options.port),
-              String(options.bytes / datagrams),
-              String(datagrams),
-              options.awaitReply ? "1" : "0",
-            ];
-          })();
-    const out = await ns.exec([interpreter, trafficScript, ...args]);
-    const line = out.trim().split("\n").at(-1) ?? "";
-    return JSON.parse(line) as ClientResult;
+  /** Sends exactly `bytes` of payload from `ns` and waits for the reply to end (see runClient). */
+  runClient(ns: Netns, options: ClientOptions): Promise<ClientResult> {
+    return runClient(ns, this.tempDir, options);
   }
 
   /** Kills every process the lab started and deletes its namespaces (and so their interfaces). */
