@@ -22,8 +22,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET6 10
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
+#define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
+#define TCP_LISTEN 10
 #define EEXIST 17
 /* tcx: let the next program (or the stack) decide; cls_bpf direct-action reads -1 as "unspecified". */
 #define KF_TC_NEXT -1
@@ -246,24 +248,41 @@ static __always_inline int kf_sock_key_of(const struct sock *sk, struct kf_sock_
 	return 0;
 }
 
-static __always_inline void kf_note_owner(struct kf_sock_key *key)
+static __always_inline void kf_current_owner(struct kf_sock_owner *owner)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 now = bpf_ktime_get_ns();
+
+	owner->pid = (__u32)pid_tgid;
+	owner->tgid = (__u32)(pid_tgid >> 32);
+	owner->cgroup_id = bpf_get_current_cgroup_id();
+	owner->seen_ns = bpf_ktime_get_ns();
+	bpf_get_current_comm(owner->comm, sizeof(owner->comm));
+}
+
+/* Process context only: the current task is the socket's user. */
+static __always_inline void kf_note_owner(struct kf_sock_key *key)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct kf_sock_owner *known = bpf_map_lookup_elem(&kf_sock_owners, key);
 
-	if (known && known->tgid == (__u32)(pid_tgid >> 32)) {
-		known->seen_ns = now;
+	if (known && known->tgid == tgid) {
+		known->seen_ns = bpf_ktime_get_ns();
 		return;
 	}
-	struct kf_sock_owner owner = {
-		.pid = (__u32)pid_tgid,
-		.tgid = (__u32)(pid_tgid >> 32),
-		.cgroup_id = bpf_get_current_cgroup_id(),
-		.seen_ns = now,
-	};
-	bpf_get_current_comm(owner.comm, sizeof(owner.comm));
+	struct kf_sock_owner owner = {};
+	kf_current_owner(&owner);
 	bpf_map_update_elem(&kf_sock_owners, key, &owner, BPF_ANY);
+}
+
+/* Softirq context (handshake completion, retransmit timers): the owner is the task that called
+ * connect(), remembered by kf_inet_sock_set_state, filed now that the socket's 5-tuple is complete. */
+static __always_inline void kf_note_connector(const struct sock *sk, struct kf_sock_key *key)
+{
+	__u64 id = (__u64)sk;
+	struct kf_sock_state *st = bpf_map_lookup_elem(&kf_sock_states, &id);
+
+	if (st && st->connector.tgid)
+		bpf_map_update_elem(&kf_sock_owners, key, &st->connector, BPF_NOEXIST);
 }
 
 static __always_inline struct kf_sock_stats *kf_stats_of(struct kf_sock_key *key)
@@ -333,10 +352,23 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(kf_inet_sock_set_state, const struct sock *sk, int oldstate, int newstate)
 {
 	__u64 id = (__u64)sk;
+	struct kf_sock_key key = {};
 
 	if (newstate == TCP_SYN_SENT) {
+		/* connect(), in the caller's context, before the local port is chosen. */
 		struct kf_sock_state client = { .role = KF_ROLE_CLIENT };
+		kf_current_owner(&client.connector);
 		bpf_map_update_elem(&kf_sock_states, &id, &client, BPF_ANY);
+		/* Until the handshake completes, the SYNs are filed under local port 0 (unless bound). */
+		if (!kf_sock_key_of(sk, &key))
+			bpf_map_update_elem(&kf_sock_owners, &key, &client.connector, BPF_ANY);
+	} else if (newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_SENT) {
+		if (!kf_sock_key_of(sk, &key))
+			kf_note_connector(sk, &key);
+	} else if (newstate == TCP_LISTEN) {
+		/* listen(), in the caller's context: accepted sockets are this process's until they are used. */
+		if (!kf_sock_key_of(sk, &key))
+			kf_note_owner(&key);
 	} else if (newstate == TCP_CLOSE) {
 		bpf_map_delete_elem(&kf_sock_states, &id);
 	}
@@ -349,6 +381,8 @@ static __always_inline void kf_count_retransmit(const struct sock *sk, const str
 
 	if (kf_sock_key_of(sk, &key))
 		return;
+	/* A retransmitted SYN: the connection has no other packets yet to learn its owner from. */
+	kf_note_connector(sk, &key);
 	/* One skb may hold several segments (tcp_skb_pcount). */
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	unsigned int end = BPF_CORE_READ(skb, end);
@@ -367,11 +401,17 @@ int BPF_PROG(kf_tcp_retransmit, const struct sock *sk, const struct sk_buff *skb
 	return 0;
 }
 
-/* Newer kernels fire it for failed attempts too, with err != 0: those never reached the wire. */
+/* Newer kernels fire it for every attempt, with err. Those that bail out before the kernel counts a
+ * retransmit (skb still queued, no memory, no route, window shrunk) are skipped; a transmit that the
+ * local qdisc dropped still counts, as it does in the kernel's RetransSegs and tcpi_total_retrans. */
+#define EAGAIN 11
+#define ENOMEM 12
+#define EBUSY 16
+#define EHOSTUNREACH 113
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(kf_tcp_retransmit_err, const struct sock *sk, const struct sk_buff *skb, int err)
 {
-	if (!err)
+	if (err != -EBUSY && err != -ENOMEM && err != -EHOSTUNREACH && err != -EAGAIN)
 		kf_count_retransmit(sk, skb);
 	return 0;
 }

@@ -71,12 +71,14 @@ enum kf_sock_role {
 	KF_ROLE_SERVER = 2,
 };
 
-/* Kernel-private state of a socket for application latency, keyed by the socket's address. */
+/* Kernel-private state of a socket, keyed by the socket's address: application latency, and the
+ * process that called connect(), kept until the socket has a local port to file it under. */
 struct kf_sock_state {
 	__u64 last_send_ns;
 	__u8 role;
 	__u8 awaiting_response;
 	__u8 pad[6];
+	struct kf_sock_owner connector;
 };
 
 /* Traffic not counted in the flow map because it was full (summed over CPUs by user space). */

@@ -58,7 +58,7 @@ describe.skipIf(unavailable !== null)("capture of GSO traffic and request latenc
     await new Promise((r) => setTimeout(r, 200));
     await capture.stop();
     const after = counters(link.outer);
-    const segmentsSent = tcpSnmp(link).OutSegs - snmpBefore.OutSegs;
+    const segmentsSent = (tcpSnmp(link).OutSegs ?? Number.NaN) - (snmpBefore.OutSegs ?? Number.NaN);
 
     const upload = totals(
       capture.records,

@@ -260,3 +260,58 @@ export function totals(records: readonly FlowRecord[], filter: (r: FlowRecord) =
   }
   return { packets, bytes };
 }
+
+/** The other half of the agent's test lab: a TUN pair joined by a user-space forwarder that delays and
+ * drops packets (this kernel has no netem). `outer` stays here for the agent; `inner` moves into a fresh
+ * namespace. TUN devices are L3 (no link header) and NOARP, so again only the test's packets flow. */
+export class ImpairedLink {
+  readonly id = uniqueId();
+  readonly netns = `kfimp-${this.id}`;
+  readonly outer = `kfto${this.id}`;
+  readonly inner = `kfti${this.id}`;
+  readonly subnet =
+    `10.${200 + (Number.parseInt(this.id.slice(0, 2), 16) % 50)}.${Number.parseInt(this.id.slice(2, 4), 16)}`;
+  readonly outerAddr = `${this.subnet}.1`;
+  readonly innerAddr = `${this.subnet}.2`;
+  private forwarder: ChildProcess | undefined;
+
+  async create(impairment: { delayMs: number; lossPercent: number }): Promise<this> {
+    const script = join(here, "support", "netns-impair.py");
+    const forwarder = spawn(
+      "python3",
+      [script, this.outer, this.inner, String(impairment.delayMs), String(impairment.lossPercent)],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    this.forwarder = forwarder;
+    const stdout = forwarder.stdout;
+    if (!stdout) throw new Error("forwarder needs a stdout pipe");
+    await new Promise<void>((res, rej) => {
+      forwarder.once("exit", (code) => rej(new Error(`impairment forwarder exited ${code}`)));
+      createInterface({ input: stdout }).once("line", () => res());
+    });
+    run("ip", "netns", "add", this.netns);
+    run("ip", "link", "set", this.inner, "netns", this.netns);
+    run("sysctl", "-qw", `net.ipv6.conf.${this.outer}.disable_ipv6=1`);
+    this.inNs("sysctl", "-qw", `net.ipv6.conf.${this.inner}.disable_ipv6=1`);
+    run("ip", "addr", "add", `${this.outerAddr}/24`, "dev", this.outer);
+    this.inNs("ip", "addr", "add", `${this.innerAddr}/24`, "dev", this.inner);
+    this.inNs("ip", "link", "set", "lo", "up");
+    this.inNs("ip", "link", "set", this.inner, "up");
+    run("ip", "link", "set", this.outer, "up");
+    return this;
+  }
+
+  inNs(cmd: string, ...args: string[]): string {
+    return run("ip", "netns", "exec", this.netns, cmd, ...args);
+  }
+
+  destroy(): void {
+    // The TUN devices vanish with the forwarder that holds them.
+    this.forwarder?.kill("SIGKILL");
+    try {
+      run("ip", "netns", "del", this.netns);
+    } catch {
+      // Never created: nothing to remove.
+    }
+  }
+}

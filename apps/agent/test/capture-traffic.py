@@ -38,13 +38,26 @@ def tcp_server(bind, reply, delay_ms, request):
         while True:
             first = conn.recv(1)
             if not first:
+                finish(conn)
                 break
             recv_exactly(conn, request - 1)
             time.sleep(delay_ms / 1000.0)
             conn.sendall(b"r" * reply)
             served += 1
+        rtt_us, total_retrans = tcp_info(conn)
         conn.close()
-        emit(event="closed", peer_port=peer[1], served=served)
+        emit(event="closed", peer_port=peer[1], served=served, rtt_us=rtt_us, total_retrans=total_retrans)
+
+
+def finish(sock):
+    """Half-closes, waits for the peer's FIN and for ours to be acknowledged (state TCP_CLOSE), so that
+    the socket can retransmit nothing more and its tcp_info totals are final."""
+    sock.shutdown(socket.SHUT_WR)
+    while sock.recv(65536):
+        pass
+    deadline = time.monotonic() + 20
+    while sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)[0] != 7 and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def tcp_info(sock):
@@ -61,6 +74,7 @@ def tcp_client(addr, port, requests, request, reply):
         sock.sendall(b"q" * request)
         recv_exactly(sock, reply)
     local_port = sock.getsockname()[1]
+    finish(sock)
     rtt_us, total_retrans = tcp_info(sock)
     sock.close()
     emit(event="done", local_port=local_port, rtt_us=rtt_us, total_retrans=total_retrans)

@@ -46,6 +46,14 @@ function latencyMs(a: EndMeasurements, b: EndMeasurements): number | null {
   return Number(m.latencySumNs / m.latencyCount) / 1e6;
 }
 
+/** Both ends estimate the same path; the larger estimate carries delayed ACKs or a slow peer
+ * application, so the smaller is the connection's round trip. */
+function connectionRtt(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
+}
+
 /** Turns drained flow-map entries into flow records; entries of interfaces no longer known are kept
  * under their ifindex so no counted traffic disappears. */
 export async function buildRecords(entries: readonly MapEntry[], ctx: RecordContext): Promise<FlowRecord[]> {
@@ -68,8 +76,8 @@ export async function buildRecords(entries: readonly MapEntry[], ctx: RecordCont
     const { src, dst } = ends(key);
     const srcAddr = formatAddress(key.srcAddr);
     const dstAddr = formatAddress(key.dstAddr);
-    const srcMeasure = ctx.sockets.measurementsOf(src);
-    const dstMeasure = ctx.sockets.measurementsOf(dst);
+    const srcMeasure = ctx.sockets.measurementsOf(src, true);
+    const dstMeasure = ctx.sockets.measurementsOf(dst, false);
     const isTcp = key.protocol === IPPROTO_TCP;
     const srcOwner = ctx.sockets.ownerOf(src);
     const dstOwner = ctx.sockets.ownerOf(dst);
@@ -91,7 +99,7 @@ export async function buildRecords(entries: readonly MapEntry[], ctx: RecordCont
         sample_rate: 1,
         tcp_flags: counters.tcpFlags,
         retransmits: isTcp ? srcMeasure.retransmits : 0,
-        rtt_us: isTcp ? (srcMeasure.srttUs ?? dstMeasure.srttUs) : null,
+        rtt_us: isTcp ? connectionRtt(srcMeasure.srttUs, dstMeasure.srttUs) : null,
         app_latency_ms: latencyMs(srcMeasure, dstMeasure),
         src: srcEndpoint,
         dst: dstEndpoint,

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ImpairedLink,
+  kernelTestsUnavailable,
+  NamedPrograms,
+  RunningCapture,
+  TrafficProcess,
+  totals,
+  trafficScript,
+} from "./capture-harness";
+
+const unavailable = kernelTestsUnavailable();
+
+describe.skipIf(unavailable !== null)("capture on a link with delay and loss", () => {
+  let programs: NamedPrograms;
+  const links: ImpairedLink[] = [];
+  const procs: TrafficProcess[] = [];
+
+  beforeAll(() => {
+    programs = new NamedPrograms();
+  });
+  afterAll(() => {
+    for (const p of procs) p.stop();
+    for (const l of links) l.destroy();
+    programs?.cleanup();
+  });
+
+  async function converse(link: ImpairedLink, requests: number, request: number) {
+    const server = TrafficProcess.start([
+      ...["ip", "netns", "exec", link.netns, programs.path("kf-impsrv"), trafficScript, "tcp-server"],
+      ...[link.innerAddr, "100", "0", String(request)],
+    ]);
+    procs.push(server);
+    const ready = await server.next("ready");
+    const capture = await RunningCapture.start(link.outer);
+    const client = TrafficProcess.start([
+      ...[programs.path("kf-impcli"), trafficScript, "tcp-client", link.innerAddr, String(ready.port)],
+      ...[String(requests), String(request), "100"],
+    ]);
+    procs.push(client);
+    const done = await client.next("done", 60_000);
+    const closed = await server.next("closed", 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    await capture.stop();
+    return { capture, done, closed };
+  }
+
+  it("reports the smoothed RTT of a connection within 20% of the link's round trip", async () => {
+    const oneWayMs = 25;
+    const link = await new ImpairedLink().create({ delayMs: oneWayMs, lossPercent: 0 });
+    links.push(link);
+    const { capture, done } = await converse(link, 12, 100);
+    const records = capture.records.filter(
+      (r) => r.protocol === 6 && (r.src_port === done.local_port || r.dst_port === done.local_port),
+    );
+    const last = records.filter((r) => r.rtt_us !== null).at(-1);
+    expect(last?.rtt_us).toBeDefined();
+    const rtt = last?.rtt_us ?? 0;
+    expect(rtt).toBeGreaterThanOrEqual(2 * oneWayMs * 1000 * 0.8);
+    expect(rtt).toBeLessThanOrEqual(2 * oneWayMs * 1000 * 1.2);
+    // And it agrees with the kernel's own tcp_info of the client socket.
+    expect(Math.abs(rtt - (done.rtt_us as number))).toBeLessThanOrEqual(0.2 * (done.rtt_us as number));
+    expect(records.every((r) => r.interface === link.outer)).toBe(true);
+  });
+
+  it("counts every retransmitted segment on the sending direction, as the sender's tcp_info does", async () => {
+    const link = await new ImpairedLink().create({ delayMs: 2, lossPercent: 8 });
+    links.push(link);
+    const { capture, done, closed } = await converse(link, 1, 400_000);
+    const upload = capture.records.filter((r) => r.protocol === 6 && r.src_port === done.local_port);
+    const download = capture.records.filter((r) => r.protocol === 6 && r.dst_port === done.local_port);
+    const retransmitted = upload.reduce((n, r) => n + r.retransmits, 0);
+    expect(done.total_retrans).toBeGreaterThan(0);
+    expect(retransmitted).toBe(done.total_retrans);
+    // The receiver's own retransmits (of its reply, ACK-only segments are never retransmitted).
+    expect(download.reduce((n, r) => n + r.retransmits, 0)).toBe(closed.total_retrans);
+    expect(totals(upload, () => true).packets).toBeGreaterThan(280);
+    for (const r of upload) expect(r.src.process_name).toBe("kf-impcli");
+  });
+});
