@@ -42,6 +42,9 @@ function bind() {
     tcAttach: lib.func("int bpf_tc_attach(const void *hook, void *opts)"),
     tcDetach: lib.func("int bpf_tc_detach(const void *hook, const void *opts)"),
     tcQuery: lib.func("int bpf_tc_query(const void *hook, void *opts)"),
+    progQuery: lib.func(
+      "int bpf_prog_query(int target, int type, uint32_t query_flags, void *attach_flags, void *prog_ids, void *prog_cnt)",
+    ),
     progGetFdById: lib.func("int bpf_prog_get_fd_by_id(uint32_t id)"),
     objGetInfoByFd: lib.func("int bpf_obj_get_info_by_fd(int fd, void *info, void *info_len)"),
     numPossibleCpus: lib.func("int libbpf_num_possible_cpus()"),

@@ -115,8 +115,20 @@ export function attachClsact(progFd: number, ifindex: number, direction: TcDirec
   };
 }
 
+/** Ids of the programs attached through tcx to an interface hook (BPF_PROG_QUERY by ifindex). */
+export function tcxProgramIds(ifindex: number, direction: TcDirection): number[] {
+  const ids = Buffer.alloc(4 * 64);
+  const count = Buffer.alloc(4);
+  count.writeUInt32LE(64);
+  const attachFlags = Buffer.alloc(4);
+  const type = direction === "ingress" ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
+  const err = libbpf().progQuery(ifindex, type, 0, attachFlags, ids, count);
+  if (err < 0) check(`tcx ${direction} query`, err, ifindex);
+  return Array.from({ length: count.readUInt32LE() }, (_, i) => ids.readUInt32LE(i * 4));
+}
+
 /** Name of a loaded program by id, or undefined when it is gone. */
-function programName(id: number): string | undefined {
+export function programName(id: number): string | undefined {
   const fd = libbpf().progGetFdById(id);
   if (fd < 0) return undefined;
   try {
