@@ -24,9 +24,16 @@ function launch(env: Record<string, string>): LauncherProcess {
   return launcher;
 }
 
+// SIGTERM first: a SIGKILLed launcher would leave its embedded PostgreSQL running.
 afterEach(async () => {
   for (const launcher of running.splice(0)) {
-    if (launcher.child.exitCode === null) {
+    if (launcher.child.exitCode !== null) continue;
+    launcher.child.kill("SIGTERM");
+    const stopped = await Promise.race([
+      launcher.exited.then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 30_000)),
+    ]);
+    if (!stopped) {
       launcher.child.kill("SIGKILL");
       await launcher.exited;
     }
@@ -94,6 +101,8 @@ describe("console launcher", () => {
     expect(launcher.output()).toContain("ops@example.com");
     expect(launcher.output()).not.toContain("operator-chosen-secret");
     expect((await signIn(url, "ops@example.com", "operator-chosen-secret")).status).toBe(200);
+    launcher.child.kill("SIGTERM");
+    expect(await launcher.exited).toBe(0);
   });
 
   it("exits with a clear error when the port is taken, before starting PostgreSQL", async () => {
