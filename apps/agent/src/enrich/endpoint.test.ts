@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CgroupIdResolver } from "./cgroup-id";
+import { ContainerNameResolver } from "./container-name";
 import { EndpointEnricher } from "./endpoint";
 import { ProcessResolver } from "./proc";
 
@@ -24,17 +25,31 @@ describe("EndpointEnricher", () => {
     }
   });
 
-  it("falls back to the cgroup id for the container of a process that already exited", async () => {
+  it("falls back to the cgroup id for the container of a process that already exited, and names it", async () => {
     const id = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
     const root = await mkdtemp(join(tmpdir(), "kf-cg-"));
     try {
       await mkdir(join(root, `docker-${id}.scope`));
+      await mkdir(join(root, "docker", "containers", id), { recursive: true });
+      await writeFile(
+        join(root, "docker", "containers", id, "config.v2.json"),
+        JSON.stringify({ Name: "/api" }),
+      );
       const cgroupId = (await stat(join(root, `docker-${id}.scope`), { bigint: true })).ino;
       const gone = spawn("true", [], { stdio: "ignore" });
       await once(gone, "exit");
-      const enricher = new EndpointEnricher(new ProcessResolver(), new CgroupIdResolver({ root }));
+      const enricher = new EndpointEnricher(
+        new ProcessResolver(),
+        new CgroupIdResolver({ root }),
+        new ContainerNameResolver({ dockerRoot: join(root, "docker") }),
+      );
       const endpoint = await enricher.endpointFor({ pid: gone.pid as number, cgroupId });
-      expect(endpoint).toMatchObject({ pid: gone.pid, process_name: null, container_id: id });
+      expect(endpoint).toMatchObject({
+        pid: gone.pid,
+        process_name: null,
+        container_id: id,
+        container_name: "api",
+      });
     } finally {
       await rm(root, { recursive: true, force: true });
     }

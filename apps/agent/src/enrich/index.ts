@@ -1,4 +1,5 @@
 export * from "./cgroup";
 export * from "./cgroup-id";
+export * from "./container-name";
 export * from "./endpoint";
 export * from "./proc";
