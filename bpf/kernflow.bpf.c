@@ -22,6 +22,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET6 10
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
+#define IPPROTO_HOPOPTS 0
+#define IPPROTO_ROUTING 43
+#define IPPROTO_FRAGMENT 44
+#define IPPROTO_DSTOPTS 60
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
@@ -176,6 +180,27 @@ static __always_inline int kf_tc_count(struct __sk_buff *skb, __u8 direction)
 		__builtin_memcpy(key.src_addr, &ip6.saddr, KF_ADDR_LEN);
 		__builtin_memcpy(key.dst_addr, &ip6.daddr, KF_ADDR_LEN);
 		l4_proto = ip6.nexthdr;
+		/* Extension headers (MLD's hop-by-hop, routing, destination options, fragment) stand
+		 * between the IPv6 header and the transport; they are part of every segment's headers. */
+		for (int i = 0; i < 4; i++) {
+			__u8 ext[4];
+
+			if (l4_proto == IPPROTO_HOPOPTS || l4_proto == IPPROTO_ROUTING || l4_proto == IPPROTO_DSTOPTS) {
+				if (bpf_skb_load_bytes(skb, off + hdr_len, ext, 2))
+					return KF_TC_NEXT;
+				l4_proto = ext[0];
+				hdr_len += (ext[1] + 1) * 8;
+			} else if (l4_proto == IPPROTO_FRAGMENT) {
+				if (bpf_skb_load_bytes(skb, off + hdr_len, ext, 4))
+					return KF_TC_NEXT;
+				l4_proto = ext[0];
+				hdr_len += 8;
+				if (((ext[2] << 8) | ext[3]) & 0xfff8)
+					l4_ports = 0;
+			} else {
+				break;
+			}
+		}
 	} else {
 		/* Not IP (ARP, LLDP, ...): flow records describe IP conversations only. */
 		return KF_TC_NEXT;

@@ -111,4 +111,39 @@ describe.skipIf(unavailable !== null)("capture counts on a real kernel", () => {
       expect(r.dst).toMatchObject({ pid: udpDone.pid, process_name: "kf-udpcli" });
     }
   });
+
+  it("counts TCP over IPv6 with 40-byte IPv6 headers and names both processes", async () => {
+    const link6 = new VethLink().create({ ipv6: true });
+    try {
+      const server = TrafficProcess.start([
+        ...["ip", "netns", "exec", link6.netns],
+        ...[programs.path("kf-v6srv"), trafficScript, "tcp-server", link6.innerAddr6, "500", "0", "700"],
+      ]);
+      servers.push(server);
+      const ready = await server.next("ready");
+      const capture = await RunningCapture.start(link6.outer);
+      const client = TrafficProcess.start([
+        ...[programs.path("kf-v6cli"), trafficScript, "tcp-client", link6.innerAddr6, String(ready.port)],
+        ...["3", "700", "500"],
+      ]);
+      const done = await client.next("done");
+      await server.next("closed");
+      await new Promise((r) => setTimeout(r, 200));
+      await capture.stop();
+
+      const upload = capture.records.filter((r) => r.protocol === 6 && r.src_port === done.local_port);
+      expect(upload.length).toBeGreaterThan(0);
+      for (const r of upload) {
+        expect(r).toMatchObject({ src_addr: link6.outerAddr6, dst_addr: link6.innerAddr6, vantage: "src" });
+        expect(r.src).toMatchObject({ pid: done.pid, process_name: "kf-v6cli" });
+        expect(r.dst).toMatchObject({ pid: ready.pid, process_name: "kf-v6srv" });
+      }
+      // 3 requests of 700 bytes; 40-byte IPv6 + 32-byte TCP header per segment, SYN options 8 more.
+      const sent = totals(upload, () => true);
+      expect(sent.bytes).toBe(3 * 700 + 72 * sent.packets + 8);
+      for (const r of capture.records) expect(flowRecordSchema.safeParse(r).success).toBe(true);
+    } finally {
+      link6.destroy();
+    }
+  });
 });

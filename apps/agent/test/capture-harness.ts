@@ -66,6 +66,9 @@ export function counters(ifname: string, netns?: string): Counters {
 export interface VethOptions {
   /** Caps TCP's GSO skbs at this many segments (1: every skb is one wire packet). */
   gsoMaxSegs?: number;
+  /** Also IPv6 addresses (outerAddr6/innerAddr6) with static neighbours; the link then carries the
+   * kernel's own ICMPv6 (MLD) too. */
+  ipv6?: boolean;
 }
 
 /** A veth pair: `outer` in this namespace (where the agent captures), `inner` in a fresh namespace.
@@ -79,12 +82,15 @@ export class VethLink {
     `10.${200 + (Number.parseInt(this.id.slice(0, 2), 16) % 50)}.${Number.parseInt(this.id.slice(2, 4), 16)}`;
   readonly outerAddr = `${this.subnet}.1`;
   readonly innerAddr = `${this.subnet}.2`;
+  readonly outerAddr6 = `fd6b:6601:${this.id.slice(0, 4)}::1`;
+  readonly innerAddr6 = `fd6b:6601:${this.id.slice(0, 4)}::2`;
 
   create(options: VethOptions = {}): this {
     run("ip", "netns", "add", this.netns);
     run("ip", "link", "add", this.outer, "type", "veth", "peer", "name", this.inner, "netns", this.netns);
-    this.inNs("sysctl", "-qw", `net.ipv6.conf.${this.inner}.disable_ipv6=1`);
-    run("sysctl", "-qw", `net.ipv6.conf.${this.outer}.disable_ipv6=1`);
+    const v6 = options.ipv6 ? "0" : "1";
+    this.inNs("sysctl", "-qw", `net.ipv6.conf.${this.inner}.disable_ipv6=${v6}`);
+    run("sysctl", "-qw", `net.ipv6.conf.${this.outer}.disable_ipv6=${v6}`);
     if (options.gsoMaxSegs !== undefined) {
       run("ip", "link", "set", this.outer, "gso_max_segs", String(options.gsoMaxSegs));
       this.inNs("ip", "link", "set", this.inner, "gso_max_segs", String(options.gsoMaxSegs));
@@ -109,6 +115,14 @@ export class VethLink {
     this.inNs("ip", "link", "set", "lo", "up");
     this.inNs("ip", "link", "set", this.inner, "up");
     run("ip", "link", "set", this.outer, "up");
+    if (options.ipv6) {
+      // IPv6 addresses stay tentative on a down link, so they come after "up".
+      run("ip", "-6", "addr", "add", `${this.outerAddr6}/64`, "dev", this.outer, "nodad");
+      this.inNs("ip", "-6", "addr", "add", `${this.innerAddr6}/64`, "dev", this.inner, "nodad");
+      const neigh = ["-6", "neigh", "replace"];
+      run("ip", ...neigh, this.innerAddr6, "lladdr", innerMac, "dev", this.outer, "nud", "permanent");
+      this.inNs("ip", ...neigh, this.outerAddr6, "lladdr", outerMac, "dev", this.inner, "nud", "permanent");
+    }
     return this;
   }
 
