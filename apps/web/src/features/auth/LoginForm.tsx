@@ -5,11 +5,7 @@ import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
 import { InlineError } from "@/features/shell/InlineError";
 import { useTRPC } from "@/trpc/client";
-
-// Only same-site paths: `next` comes from the URL and must not send people elsewhere.
-function safeNextPath(next: string | null): string {
-  return next?.startsWith("/") && !next.startsWith("//") ? next : "/";
-}
+import { safeNextPath } from "./nextPath";
 
 export function LoginForm() {
   const trpc = useTRPC();
