@@ -1,10 +1,11 @@
 /**
- * What does capturing cost? iperf3 TCP over a veth pair between two private namespaces, measured three
- * ways in interleaved rounds: no capture, kernflow capturing (the real CLI, spawned), and softflowd
- * (libpcap) capturing the same interface. Reports throughput, CPU per GB moved, the capturer's own CPU
+ * What does capturing cost? iperf3 over a veth pair between two private namespaces — bulk TCP (few, large
+ * GSO packets) and small-datagram UDP (many packets) — measured three ways in interleaved rounds: no
+ * capture, kernflow capturing (the real CLI, spawned), and softflowd (libpcap) capturing the same
+ * interface. Reports throughput, CPU per GB (TCP) or per million packets (UDP), the capturer's own CPU
  * and, for kernflow, the in-kernel run time of its BPF programs; ratios are against the baseline.
  *
- *   npm run bench:agent -w @kernflow/bench -- [--seconds 8] [--rounds 3] [--json FILE]
+ *   npm run bench:agent -w @kernflow/bench -- [--seconds 8] [--rounds 3] [--traffic tcp,udp] [--json FILE]
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +25,7 @@ import {
   type VethLab,
   waitForLine,
 } from "./lab";
+import { printReport, summarise } from "./overhead-report";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const agentBin = join(repoRoot, "apps/agent/bin/kernflow-agent.js");
@@ -32,12 +34,26 @@ const flagsSchema = z.object({
   seconds: z.coerce.number().int().min(2).max(120),
   rounds: z.coerce.number().int().min(1).max(20),
   json: z.string().min(1).optional(),
+  traffic: z
+    .string()
+    .transform((v) => v.split(",").map((t) => t.trim()))
+    .pipe(z.array(z.enum(["tcp", "udp"], { error: "--traffic takes tcp, udp or tcp,udp" })).min(1)),
 });
 
-type Scenario = "baseline" | "kernflow" | "softflowd";
+export type Scenario = "baseline" | "kernflow" | "softflowd";
+export type Traffic = "tcp" | "udp";
+/** UDP payload size: small datagrams make the per-packet cost of capture visible. */
+const udpPayload = 128;
 
-interface Sample {
+export interface Sample {
   scenario: Scenario;
+  traffic: Traffic;
+  /** Packets the client sent (UDP; 0 for TCP, where iperf3 does not count segments). */
+  packetsSent: number;
+  packetsReceived: number;
+  seconds: number;
+  /** Payload bytes the client sent. */
+  sentBytes: number;
   gbits: number;
   bytes: number;
   /** CPU seconds of the iperf3 client and server processes (user + system, as iperf3 reports). */
@@ -55,17 +71,26 @@ interface Sample {
 
 const iperfSchema = z.object({
   end: z.object({
-    sum_received: z.object({ bytes: z.number(), bits_per_second: z.number(), seconds: z.number() }),
+    sum_sent: z.object({ bytes: z.number() }),
+    sum_received: z.object({
+      bytes: z.number(),
+      bits_per_second: z.number(),
+      seconds: z.number(),
+      packets: z.number().optional(),
+      lost_packets: z.number().optional(),
+    }),
     cpu_utilization_percent: z.object({ host_total: z.number(), remote_total: z.number() }),
   }),
 });
+
+const protocolOf: Record<Traffic, number> = { tcp: 6, udp: 17 };
 
 interface Capture {
   pid: number;
   stop(): Promise<{ capturedBytes: number | null }>;
 }
 
-async function startKernflow(lab: VethLab): Promise<Capture> {
+async function startKernflow(lab: VethLab, traffic: Traffic): Promise<Capture> {
   const child = lab.spawnIn(lab.client, [
     process.execPath,
     agentBin,
@@ -91,7 +116,7 @@ async function startKernflow(lab: VethLab): Promise<Capture> {
       direction: string;
     };
     // The iperf3 data stream, as it left the client (egress on the client's veth end).
-    if (record.protocol === 6 && record.dst_port === 5201 && record.direction === "egress")
+    if (record.protocol === protocolOf[traffic] && record.dst_port === 5201 && record.direction === "egress")
       capturedBytes += record.bytes;
   });
   await waitForLine(child, /attached to /, 60_000);
@@ -144,7 +169,11 @@ async function startSoftflowd(lab: VethLab, dir: string): Promise<Capture> {
   };
 }
 
-async function runIperf(lab: VethLab, seconds: number): Promise<z.infer<typeof iperfSchema>> {
+async function runIperf(
+  lab: VethLab,
+  seconds: number,
+  traffic: Traffic,
+): Promise<z.infer<typeof iperfSchema>> {
   const server = lab.spawnIn(lab.server, ["iperf3", "-s", "-1", "--forceflush", "-B", lab.serverAddr]);
   await waitForLine(server, /Server listening/, 10_000);
   const out = await sh([
@@ -157,21 +186,28 @@ async function runIperf(lab: VethLab, seconds: number): Promise<z.infer<typeof i
     lab.serverAddr,
     "-t",
     String(seconds),
+    ...(traffic === "udp" ? ["-u", "-b", "0", "-l", String(udpPayload)] : []),
     "-J",
   ]);
   await exited(server);
   return iperfSchema.parse(JSON.parse(out));
 }
 
-async function measure(lab: VethLab, scenario: Scenario, seconds: number, dir: string): Promise<Sample> {
+async function measure(
+  lab: VethLab,
+  scenario: Scenario,
+  traffic: Traffic,
+  seconds: number,
+  dir: string,
+): Promise<Sample> {
   let capture: Capture | null = null;
-  if (scenario === "kernflow") capture = await startKernflow(lab);
+  if (scenario === "kernflow") capture = await startKernflow(lab, traffic);
   if (scenario === "softflowd") capture = await startSoftflowd(lab, dir);
   try {
     const cpuBefore = systemCpu();
     const captureBefore = capture === null ? null : processCpu(capture.pid);
     const bpfBefore = capture === null ? null : bpfProgramStats(capture.pid);
-    const iperf = await runIperf(lab, seconds);
+    const iperf = await runIperf(lab, seconds, traffic);
     const cpu = diffSystemCpu(cpuBefore, systemCpu());
     const captureAfter = capture === null ? null : processCpu(capture.pid);
     const bpfAfter = capture === null ? null : bpfProgramStats(capture.pid);
@@ -181,6 +217,11 @@ async function measure(lab: VethLab, scenario: Scenario, seconds: number, dir: s
     const pct = iperf.end.cpu_utilization_percent;
     return {
       scenario,
+      traffic,
+      packetsSent: r.packets ?? 0,
+      packetsReceived: (r.packets ?? 0) - (r.lost_packets ?? 0),
+      seconds: r.seconds,
+      sentBytes: iperf.end.sum_sent.bytes,
       gbits: r.bits_per_second / 1e9,
       bytes: r.bytes,
       iperfCpuS: ((pct.host_total + pct.remote_total) / 100) * r.seconds,
@@ -195,127 +236,33 @@ async function measure(lab: VethLab, scenario: Scenario, seconds: number, dir: s
       capturedBytes: stopped.capturedBytes,
     };
   } finally {
-    await capture?.stop().catch(() => undefined);
+    // Only reached when measuring failed; the capture's own stop error would hide the first one.
+    await capture?.stop().catch((error) => console.error(`while stopping the capture: ${String(error)}`));
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-interface ScenarioSummary {
-  runs: number;
-  gbits: number;
-  kernelCpuSPerGb: number;
-  softirqSPerGb: number;
-  iperfCpuSPerGb: number;
-  captureCpuSPerGb: number;
-  totalCpuSPerGb: number;
-  bpfNsPerRun: number;
-  bpfMsPerGb: number;
-  capturedShare: number;
-}
-
-function summariseScenario(of: Sample[]): ScenarioSummary {
-  const perGb = (pick: (x: Sample) => number) => median(of.map((x) => pick(x) / (x.bytes / 1e9)));
-  return {
-    runs: of.length,
-    gbits: median(of.map((x) => x.gbits)),
-    kernelCpuSPerGb: perGb((x) => x.kernelCpuS),
-    softirqSPerGb: perGb((x) => x.softirqS),
-    iperfCpuSPerGb: perGb((x) => x.iperfCpuS),
-    captureCpuSPerGb: perGb((x) => x.captureCpuS),
-    totalCpuSPerGb: perGb((x) => x.iperfCpuS + x.captureCpuS),
-    bpfNsPerRun: median(of.map((x) => (x.bpfRuns === 0 ? 0 : x.bpfRunNs / x.bpfRuns))),
-    bpfMsPerGb: perGb((x) => x.bpfRunNs / 1e6),
-    capturedShare: median(of.map((x) => (x.capturedBytes === null ? Number.NaN : x.capturedBytes / x.bytes))),
-  };
-}
-
-function summarise(samples: Sample[]): Record<Scenario, ScenarioSummary> {
-  const of = (s: Scenario) => summariseScenario(samples.filter((x) => x.scenario === s));
-  return { baseline: of("baseline"), kernflow: of("kernflow"), softflowd: of("softflowd") };
-}
-
-function printReport(summary: Record<Scenario, ScenarioSummary>, seconds: number, rounds: number): void {
-  const base = summary.baseline;
-  const fmt = (n: number | undefined, digits = 3) =>
-    n === undefined || Number.isNaN(n) ? "-" : n.toFixed(digits);
-  const ratio = (a: number | undefined, b: number | undefined) =>
-    a === undefined || b === undefined || b === 0 ? "-" : `${(a / b).toFixed(2)}x`;
-  console.log(
-    `\nagent overhead: iperf3 TCP over veth, ${seconds}s per run, ${rounds} interleaved round(s), medians\n`,
-  );
-  const rows = [
-    [
-      "scenario",
-      "Gbit/s",
-      "vs base",
-      "kernel CPU s/GB",
-      "vs base",
-      "iperf3 CPU s/GB",
-      "capturer CPU s/GB",
-      "total s/GB",
-      "vs base",
-      "BPF ns/run",
-      "BPF ms/GB",
-    ],
-  ];
-  for (const s of ["baseline", "kernflow", "softflowd"] as const) {
-    const x = summary[s];
-    rows.push([
-      s,
-      fmt(x.gbits, 2),
-      ratio(x.gbits, base.gbits),
-      fmt(x.kernelCpuSPerGb),
-      ratio(x.kernelCpuSPerGb, base.kernelCpuSPerGb),
-      fmt(x.iperfCpuSPerGb),
-      fmt(x.captureCpuSPerGb, 4),
-      fmt(x.totalCpuSPerGb),
-      ratio(x.totalCpuSPerGb, base.totalCpuSPerGb),
-      s === "kernflow" ? fmt(x.bpfNsPerRun, 0) : "-",
-      s === "kernflow" ? fmt(x.bpfMsPerGb, 2) : "-",
-    ]);
-  }
-  const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
-  for (const r of rows)
-    console.log(
-      r.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("  "),
-    );
-  const k = summary.kernflow;
-  const sf = summary.softflowd;
-  console.log(
-    `\nkernflow vs softflowd: throughput ${ratio(k.gbits, sf.gbits)}, total CPU per GB ${ratio(k.totalCpuSPerGb, sf.totalCpuSPerGb)}, ` +
-      `capturer CPU per GB ${ratio(k.captureCpuSPerGb, sf.captureCpuSPerGb)}`,
-  );
-  console.log(
-    `kernflow counted ${fmt(k.capturedShare * 100, 2)} % of iperf3's payload bytes as L3 bytes (headers included, so >100 %)`,
-  );
-  console.log(
-    "kernel CPU is system-wide (/proc/stat system+irq+softirq on all CPUs) and includes any other load on the host;\n" +
-      "iperf3 CPU is iperf3's own getrusage (its kernel time included); capturer CPU is /proc/<pid>/stat.",
-  );
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { seconds: { type: "string" }, rounds: { type: "string" }, json: { type: "string" } },
+    options: {
+      seconds: { type: "string" },
+      rounds: { type: "string" },
+      json: { type: "string" },
+      traffic: { type: "string" },
+    },
     strict: true,
   });
   const parsed = flagsSchema.safeParse({
     seconds: values.seconds ?? "8",
     rounds: values.rounds ?? "3",
     json: values.json,
+    traffic: values.traffic ?? "tcp,udp",
   });
   if (!parsed.success) {
     console.error(`agent-overhead: ${z.prettifyError(parsed.error)}`);
     process.exit(2);
   }
-  const { seconds, rounds, json } = parsed.data;
+  const { seconds, rounds, json, traffic: traffics } = parsed.data;
+  const scenarios: Scenario[] = ["baseline", "kernflow", "softflowd"];
   if (process.getuid?.() !== 0)
     throw new Error("agent-overhead needs root: it creates network namespaces and loads BPF");
 
@@ -328,11 +275,11 @@ async function main(): Promise<void> {
     // Per-program run time is only accounted while this sysctl is on; it is restored afterwards.
     writeFileSync(statsSysctl, "1");
     for (let round = 1; round <= rounds; round++) {
-      for (const scenario of ["baseline", "kernflow", "softflowd"] as const) {
-        const sample = await measure(lab, scenario, seconds, dir);
+      for (const [traffic, scenario] of traffics.flatMap((t) => scenarios.map((s) => [t, s] as const))) {
+        const sample = await measure(lab, scenario, traffic, seconds, dir);
         samples.push(sample);
         console.log(
-          `round ${round} ${scenario.padEnd(9)} ${sample.gbits.toFixed(2)} Gbit/s, kernel ${sample.kernelCpuS.toFixed(2)} s, ` +
+          `round ${round} ${traffic} ${scenario.padEnd(9)} ${sample.gbits.toFixed(2)} Gbit/s, kernel ${sample.kernelCpuS.toFixed(2)} s, ` +
             `iperf3 ${sample.iperfCpuS.toFixed(2)} s, capturer ${sample.captureCpuS.toFixed(2)} s` +
             (sample.bpfRuns > 0
               ? `, BPF ${sample.bpfRuns} runs ${(sample.bpfRunNs / 1e6).toFixed(1)} ms`
@@ -345,10 +292,11 @@ async function main(): Promise<void> {
     await lab.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
-  const summary = summarise(samples);
-  printReport(summary, seconds, rounds);
-  if (json !== undefined)
-    writeFileSync(json, `${JSON.stringify({ seconds, rounds, samples, summary }, null, 2)}\n`);
+  const summaries = traffics.map((traffic) => summarise(samples, traffic));
+  for (const summary of summaries) printReport(summary, seconds, rounds);
+  if (json !== undefined) {
+    writeFileSync(json, `${JSON.stringify({ seconds, rounds, samples, summaries }, null, 2)}\n`);
+  }
 }
 
 await main();
