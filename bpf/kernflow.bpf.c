@@ -90,7 +90,7 @@ static __always_inline void kf_count_overflow(__u64 packets, __u64 bytes)
 	struct kf_overflow *o = bpf_map_lookup_elem(&kf_overflow, &zero);
 
 	if (o) {
-		o->flows += 1;
+		o->refused += 1;
 		o->packets += packets;
 		o->bytes += bytes;
 	}

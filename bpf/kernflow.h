@@ -83,7 +83,7 @@ struct kf_sock_state {
 
 /* Traffic not counted in the flow map because it was full (summed over CPUs by user space). */
 struct kf_overflow {
-	__u64 flows;
+	__u64 refused; /* packets whose flow had no room in kf_flows */
 	__u64 packets;
 	__u64 bytes;
 };

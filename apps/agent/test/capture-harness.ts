@@ -224,21 +224,19 @@ export class RunningCapture {
   private readonly controller = new AbortController();
   private done!: Promise<CaptureSummary>;
 
-  static async start(ifname: string, options: Partial<CaptureOptions> = {}): Promise<RunningCapture> {
+  /** Starts a capture of `include` without waiting for anything. */
+  static begin(include: string[], options: Partial<CaptureOptions> = {}): RunningCapture {
     const capture = new RunningCapture();
-    let attached!: () => void;
-    const ready = new Promise<void>((res) => {
-      attached = res;
-    });
     capture.done = runCapture(
       {
-        include: [ifname],
+        include,
         exclude: [],
         intervalMs: 500,
         deviceName: "capture-test",
+        interfacePollMs: 200,
         log: (msg) => {
           capture.logs.push(msg);
-          if (msg.startsWith(`attached to ${ifname} `)) attached();
+          for (const w of capture.logWaiters.splice(0)) w();
         },
         ...options,
       },
@@ -247,11 +245,39 @@ export class RunningCapture {
       },
       capture.controller.signal,
     );
-    await Promise.race([
-      ready,
-      capture.done.then(() => Promise.reject(new Error("capture ended before attaching"))),
-    ]);
+    capture.done.catch(() => {
+      for (const w of capture.logWaiters.splice(0)) w();
+    });
     return capture;
+  }
+
+  /** A capture of `ifname`, once it attached there. */
+  static async start(ifname: string, options: Partial<CaptureOptions> = {}): Promise<RunningCapture> {
+    const capture = RunningCapture.begin([ifname], options);
+    await capture.waitForLog(`attached to ${ifname} `);
+    return capture;
+  }
+
+  private readonly logWaiters: (() => void)[] = [];
+  private failed = false;
+
+  /** Waits until a log line starts with `prefix`; fails if the capture ended first. */
+  async waitForLog(prefix: string, timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    this.done.catch(() => {
+      this.failed = true;
+    });
+    for (;;) {
+      const line = this.logs.find((l) => l.startsWith(prefix));
+      if (line !== undefined) return line;
+      if (this.failed) await this.done;
+      if (Date.now() > deadline)
+        throw new Error(`no log "${prefix}" within ${timeoutMs} ms: ${this.logs.join(" | ")}`);
+      await new Promise<void>((res) => {
+        this.logWaiters.push(res);
+        setTimeout(res, 200);
+      });
+    }
   }
 
   async stop(): Promise<CaptureSummary> {

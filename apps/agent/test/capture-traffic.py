@@ -99,6 +99,20 @@ def udp_client(addr, port, datagrams, size):
     emit(event="done", local_port=sock.getsockname()[1])
 
 
+def udp_spray(addr, port, sockets, size):
+    """One datagram (and its echo) from each of `sockets` sockets: as many flows as sockets, each way."""
+    socks = []
+    for _ in range(sockets):
+        sock = socket.socket(family(addr), socket.SOCK_DGRAM)
+        sock.settimeout(5)
+        sock.connect((addr, port))
+        sock.send(b"s" * size)
+        socks.append(sock)
+    for sock in socks:
+        sock.recv(65536)
+    emit(event="done", local_ports=[s.getsockname()[1] for s in socks])
+
+
 def main():
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "tcp-server":
@@ -109,6 +123,8 @@ def main():
         udp_server(args[0])
     elif mode == "udp-client":
         udp_client(args[0], int(args[1]), int(args[2]), int(args[3]))
+    elif mode == "udp-spray":
+        udp_spray(args[0], int(args[1]), int(args[2]), int(args[3]))
     else:
         raise SystemExit(f"unknown mode {mode}")
 

@@ -47,7 +47,7 @@ export const sockStateLayout = {
 
 export const overflowLayout = {
   size: 24,
-  fields: { flows: 0, packets: 8, bytes: 16 },
+  fields: { refused: 0, packets: 8, bytes: 16 },
 } as const satisfies StructLayout;
 
 export const ifaceLayout = {
@@ -112,7 +112,7 @@ export interface SockStats {
 }
 
 export interface Overflow {
-  flows: bigint;
+  refused: bigint;
   packets: bigint;
   bytes: bigint;
 }
@@ -197,9 +197,9 @@ export function decodeSockStats(b: Buffer): SockStats {
 export function sumOverflow(b: Buffer, cpus: number): Overflow {
   const O = overflowLayout.fields;
   const stride = roundUp8(overflowLayout.size);
-  const total: Overflow = { flows: 0n, packets: 0n, bytes: 0n };
+  const total: Overflow = { refused: 0n, packets: 0n, bytes: 0n };
   for (let cpu = 0; cpu < cpus; cpu++) {
-    total.flows += b.readBigUInt64LE(cpu * stride + O.flows);
+    total.refused += b.readBigUInt64LE(cpu * stride + O.refused);
     total.packets += b.readBigUInt64LE(cpu * stride + O.packets);
     total.bytes += b.readBigUInt64LE(cpu * stride + O.bytes);
   }

@@ -38,8 +38,8 @@ export interface CaptureSummary {
   attachMode: AttachMode;
   interfaces: string[];
   tracing: string[];
-  /** Traffic the kernel could not count because the flow map was full (raise mapEntries). */
-  overflow: { flows: number; packets: number; bytes: number };
+  /** Traffic the kernel counted here, not in a flow, because the flow map was full (raise mapEntries). */
+  overflow: { refused: number; packets: number; bytes: number };
 }
 
 const optionsSchema = z.object({
@@ -80,7 +80,7 @@ export async function runCapture(
     attachMode: "tcx",
     interfaces: [],
     tracing: [],
-    overflow: { flows: 0, packets: 0, bytes: 0 },
+    overflow: { refused: 0, packets: 0, bytes: 0 },
   };
 
   // libbpf's warnings (verifier log on a failed load, attach problems) belong in the capture's log.
@@ -165,9 +165,10 @@ export async function runCapture(
       for (const ifindex of vanished) names.delete(ifindex);
       vanished = [];
       const overflow = readOverflow(kf.maps.overflow, cpus);
-      if (overflow.flows > summary.overflow.flows) {
+      if (overflow.refused > summary.overflow.refused) {
         log(
-          `flow map full: ${overflow.flows - summary.overflow.flows} flow update(s) not counted; raise mapEntries`,
+          `flow map full: ${overflow.packets - summary.overflow.packets} packet(s), ` +
+            `${overflow.bytes - summary.overflow.bytes} byte(s) not attributed to a flow; raise mapEntries`,
         );
       }
       summary.overflow = overflow;
