@@ -1,5 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPlan, deletePlan, updatePlan } from "../src/services/plans";
 import { callerAs, createHarness, type Harness } from "./harness";
 
 let h: Harness;
@@ -129,5 +130,18 @@ describe("plans through createCaller", () => {
     const member = await callerAs(h, h.users.member);
     const id = "00000000-0000-4000-8000-000000000000";
     expect(await code(member.plans.get({ id }))).toBe(`NOT_FOUND: Plan ${id} not found`);
+  });
+
+  it("rolls the change back when its audit entry cannot be written (same transaction)", async () => {
+    // An actor id with no user row violates the audit log's foreign key, so only the audit insert fails.
+    const ghost = { userId: "00000000-0000-4000-8000-0000000000ff", label: "ghost", ip: null };
+    await expect(createPlan(h.db, ghost, { name: "never", description: "", ...fields })).rejects.toThrow();
+    expect(await h.db.plan.count({ where: { name: "never" } })).toBe(0);
+
+    const admin = await callerAs(h, h.users.admin);
+    const plan = await admin.plans.create({ name: "kept", ...fields });
+    await expect(updatePlan(h.db, ghost, plan.id, { retentionDays: 99 })).rejects.toThrow();
+    await expect(deletePlan(h.db, ghost, plan.id)).rejects.toThrow();
+    expect(await h.db.plan.findUnique({ where: { id: plan.id } })).toMatchObject({ retentionDays: 30 });
   });
 });
