@@ -86,10 +86,12 @@ export class BpfMap {
   /** Reads and removes every entry. Uses BPF_MAP_LOOKUP_AND_DELETE_BATCH (one syscall per few thousand
    * entries, each bucket read and emptied under its lock) and falls back to key-by-key where the kernel
    * lacks batch ops for this map type. */
-  drain(batchSize = 4096): MapEntry[] {
-    if (this.batchSupported) {
+  drain(options: { batchSize?: number; batch?: boolean } = {}): MapEntry[] {
+    const batchSize = options.batchSize ?? 4096;
+    if (this.batchSupported && options.batch !== false) {
       const batched = this.drainBatched(batchSize);
       if (batched) return batched;
+      // Remembered: the kernel will not grow batch support for this map while we run.
       this.batchSupported = false;
     }
     const out: MapEntry[] = [];
