@@ -6,7 +6,10 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  * Reads a request body but never more than `limit` bytes: the declared Content-Length is checked first, and
  * the streamed bytes are counted too, because a chunked body declares no length and a client may lie.
  */
-export async function readBodyLimited(req: Request, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
+export async function readBodyLimited(
+  req: Request,
+  limit = MAX_BODY_BYTES,
+): Promise<Uint8Array<ArrayBuffer>> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw new PayloadTooLargeError(limit);
   if (!req.body) return new Uint8Array(0);
