@@ -73,6 +73,7 @@ describe("parseCaptureFlags", () => {
       exports: [],
       deviceName: hostname(),
       mapEntries: undefined,
+      debug: false,
     });
     expect(parseCaptureFlags(["--interfaces", "eth*"], true)?.format).toBe("table");
   });
@@ -110,6 +111,13 @@ describe("parseCaptureFlags", () => {
       mapEntries: 65_536,
       exports: [{ kind: "nats", subject: "f" }],
     });
+  });
+  it("reads KERNFLOW_DEBUG and refuses values it cannot read as a boolean", () => {
+    expect(parseCaptureFlags(["--interfaces", "lo"], false, { KERNFLOW_DEBUG: "1" })?.debug).toBe(true);
+    expect(parseCaptureFlags(["--interfaces", "lo"], false, { KERNFLOW_DEBUG: "false" })?.debug).toBe(false);
+    expect(() => parseCaptureFlags(["--interfaces", "lo"], false, { KERNFLOW_DEBUG: "verbose" })).toThrow(
+      /KERNFLOW_DEBUG must be 1, 0, true or false, got "verbose"/,
+    );
   });
   it("returns null for --help even when other flags are wrong", () => {
     expect(parseCaptureFlags(["--help"], false)).toBeNull();

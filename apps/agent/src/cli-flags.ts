@@ -156,6 +156,8 @@ const captureFlagsSchema = z.object({
     .optional(),
 });
 
+const debugEnvSchema = z.stringbool({ truthy: ["1", "true"], falsy: ["0", "false", ""] }).optional();
+
 export interface CaptureFlags {
   include: string[];
   exclude: string[];
@@ -166,6 +168,8 @@ export interface CaptureFlags {
   exports: ExportTarget[];
   deviceName: string;
   mapEntries: number | undefined;
+  /** KERNFLOW_DEBUG: print stacks of runtime failures. */
+  debug: boolean;
 }
 
 export const captureOptionSpec = {
@@ -192,7 +196,11 @@ function parseArgsOrUsage<T extends Parameters<typeof parseArgs>[0]>(config: T) 
 }
 
 /** Returns null when `--help` was asked for, so the caller prints help instead of running. */
-export function parseCaptureFlags(argv: readonly string[], stdoutIsTty: boolean): CaptureFlags | null {
+export function parseCaptureFlags(
+  argv: readonly string[],
+  stdoutIsTty: boolean,
+  env: Readonly<Record<string, string | undefined>> = {},
+): CaptureFlags | null {
   const { values, positionals } = parseArgsOrUsage({
     args: [...argv],
     options: captureOptionSpec,
@@ -214,6 +222,9 @@ export function parseCaptureFlags(argv: readonly string[], stdoutIsTty: boolean)
     "map-entries": values["map-entries"],
   });
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join("; "));
+  const debug = debugEnvSchema.safeParse(env.KERNFLOW_DEBUG);
+  if (!debug.success)
+    throw new UsageError(`KERNFLOW_DEBUG must be 1, 0, true or false, got "${env.KERNFLOW_DEBUG}"`);
   const flags = parsed.data;
   return {
     include: flags.interfaces,
@@ -225,6 +236,7 @@ export function parseCaptureFlags(argv: readonly string[], stdoutIsTty: boolean)
     exports: flags.export,
     deviceName: flags.device,
     mapEntries: flags["map-entries"],
+    debug: debug.data ?? false,
   };
 }
 

@@ -2,7 +2,7 @@ import { PassThrough, Writable } from "node:stream";
 import { flowRecordSchema } from "@kernflow/protocol";
 import { describe, expect, it } from "vitest";
 import { MissingKernelFeatureError } from "./capture/errors";
-import { type CaptureRunner, type CliIo, missingCaptureCapabilities, runCli } from "./cli";
+import { type CaptureRunner, type CliIo, describeFailure, missingCaptureCapabilities, runCli } from "./cli";
 import { sampleRecord } from "./sinks/fixtures.test-support";
 
 const rootStatus = "Name:\tnode\nCapEff:\t000001ffffffffff\n";
@@ -151,6 +151,12 @@ describe("runCli", () => {
       },
     });
     expect(await runCli(["capture", "--interfaces", "lo"], t.io)).toBe(1);
-    expect(t.err()).toContain("capture failed: Error: bpf_object__load failed: EINVAL 22");
+    expect(t.err()).toContain("capture failed: bpf_object__load failed: EINVAL 22\n");
+  });
+
+  it("prints the chain of causes of a failure, and its stack only with KERNFLOW_DEBUG", () => {
+    const failure = new Error("attach to eth0 failed", { cause: new Error("EBUSY 16") });
+    expect(describeFailure(failure, false)).toBe("attach to eth0 failed: caused by: EBUSY 16");
+    expect(describeFailure(failure, true)).toMatch(/^Error: attach to eth0 failed\n\s+at /);
   });
 });

@@ -25,6 +25,7 @@ export interface CliIo {
   /** Content of `/proc/self/status`; injectable so privilege checks can be tested without changing user. */
   procStatus?: () => string;
   loadCapture?: () => Promise<CaptureRunner>;
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 const program = "kernflow-agent";
@@ -64,7 +65,7 @@ Flags:
   --map-entries N        capacity of the kernel flow map (default chosen by the capture engine)
   -h, --help             show this help
 
-Durations: 500ms, 10s, 5m, 1h.
+Durations: 500ms, 10s, 5m, 1h. KERNFLOW_DEBUG=1 adds stack traces to runtime failures.
 `;
 
 const laterCommands: Record<string, { usage: string; issue: string }> = {
@@ -161,12 +162,25 @@ async function runCaptureCommand(flags: CaptureFlags, io: CliIo): Promise<number
       log(`--bytecode ${flags.bytecodePath}: ${error.message}`);
       return exitCode.usage;
     }
-    log(`capture failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    log(`capture failed: ${describeFailure(error, flags.debug)}`);
     return exitCode.failure;
   } finally {
     if (timer !== null) clearTimeout(timer);
     io.signal.removeEventListener("abort", onSignal);
   }
+}
+
+/** The message and its chain of causes; the stack only when debugging, since operators act on the message. */
+export function describeFailure(error: unknown, debug: boolean): string {
+  if (!(error instanceof Error)) return String(error);
+  if (debug) return error.stack ?? error.message;
+  const parts = [error.message];
+  let cause = error.cause;
+  while (cause instanceof Error && parts.length < 5) {
+    parts.push(cause.message);
+    cause = cause.cause;
+  }
+  return parts.join(": caused by: ");
 }
 
 function usageFailure(io: CliIo, command: string | null, message: string): number {
@@ -191,7 +205,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (command === "capture") {
     let flags: CaptureFlags | null;
     try {
-      flags = parseCaptureFlags(rest, io.stdout.isTTY === true);
+      flags = parseCaptureFlags(rest, io.stdout.isTTY === true, io.env ?? process.env);
     } catch (error) {
       if (error instanceof UsageError) return usageFailure(io, command, error.message);
       throw error;

@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { flowRecordSchema } from "@kernflow/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { kernelTestsUnavailable } from "./capture-harness";
-import { type Netns, NetnsLab } from "./support/netns";
+import { type Netns, type NetnsCommandError, NetnsLab } from "./support/netns";
 
 const agentDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const repoRoot = join(agentDir, "..", "..");
@@ -229,6 +229,20 @@ describe.skipIf(typeof kernelSkip === "string")("kernflow-agent capture on a rea
     expect(udpOut.reduce((sum, r) => sum + r.bytes, 0)).toBe(5 * 148);
     expect(udpOut[0]).toMatchObject({ src_addr: link.a.ipv6, dst_addr: link.b.ipv6 });
     expect(udpOut[0]?.src.process_name).toBe("kf-udp-client");
+  });
+
+  it("exits 2 naming the file when --bytecode is not a BPF object", async () => {
+    if (kernelSkip instanceof Error) throw kernelSkip;
+    lab = await NetnsLab.create();
+    const ns = await lab.namespace("bytecode");
+    const garbage = join(lab.tempDirectory, "garbage.bpf.o");
+    writeFileSync(garbage, "this is not an ELF object\n");
+    const agentRun = await ns
+      .exec([process.execPath, bin, "capture", "--interfaces", "lo", "--bytecode", garbage])
+      .then(() => ({ code: 0, stderr: "" }))
+      .catch((error: NetnsCommandError) => ({ code: error.exitCode, stderr: error.stderr }));
+    expect(agentRun.code).toBe(2);
+    expect(agentRun.stderr).toContain(`--bytecode ${garbage}:`);
   });
 
   it("detaches and exits 0 on SIGTERM", async () => {

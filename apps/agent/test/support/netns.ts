@@ -138,6 +138,10 @@ export class NetnsLab {
   private readonly namespaces: Netns[] = [];
   private readonly children = new Set<ChildProcess>();
   private readonly tempDir = mkdtempSync(join(tmpdir(), "kf-netns-"));
+  /** Scratch directory removed with the lab, for files a test needs (bytecode, configs). */
+  get tempDirectory(): string {
+    return this.tempDir;
+  }
   private links = 0;
   private cleaned = false;
   private readonly exitHook = () => this.cleanupSync();
