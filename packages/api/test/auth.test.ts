@@ -125,6 +125,30 @@ describe("auth.login", () => {
     expect((await from("198.51.100.2")).status).toBe(401);
   });
 
+  it("refuses a login posted from a foreign Origin", async () => {
+    const res = await trpc(
+      h,
+      "mutation",
+      "auth.login",
+      { email: h.users.member.email, password: PASSWORD },
+      {
+        headers: { origin: "https://evil.example" },
+      },
+    );
+    expect(res.status).toBe(403);
+    expect(res.headers.get("set-cookie")).toBeNull();
+    const same = await trpc(
+      h,
+      "mutation",
+      "auth.login",
+      { email: h.users.member.email, password: PASSWORD },
+      {
+        headers: { origin: "http://console.test" },
+      },
+    );
+    expect(same.status).toBe(200);
+  });
+
   it("records each login in the audit log with the client IP", async () => {
     await trpc(
       h,

@@ -47,7 +47,9 @@ export async function login(
   ipLimiter: FixedWindowRateLimiter,
   now = new Date(),
 ): Promise<LoginResult> {
-  const ipRetryAt = ipLimiter.hit(attempt.ip ?? "unknown");
+  // Without a known address there is nothing fair to count against: one shared "unknown" bucket would let a
+  // single guesser lock everybody out. The per-account lockout below still applies.
+  const ipRetryAt = attempt.ip === null ? null : ipLimiter.hit(attempt.ip);
   if (ipRetryAt) {
     throw new RateLimitedError(
       `Too many login attempts from this address; retry after ${ipRetryAt.toISOString()}`,

@@ -1,6 +1,7 @@
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
-import { clearedSessionCookie, sessionCookie } from "../../http/request-info";
+import { ForbiddenError } from "../../errors";
+import { clearedSessionCookie, originMatchesHost, sessionCookie } from "../../http/request-info";
 import { login, logout, SESSION_TTL_MS } from "../../services/auth";
 import { protectedProcedure, publicProcedure } from "../../trpc";
 import { currentUserOutput, loginInput, meOutput, sessionOutput } from "./auth.schema";
@@ -10,6 +11,9 @@ export const authRouter = {
     .input(loginInput)
     .output(z.object({ user: currentUserOutput, csrfToken: z.string(), expiresAt: z.date() }))
     .mutation(async ({ ctx, input }) => {
+      // Login has no session yet, hence no CSRF token; a foreign Origin is refused so that another site
+      // cannot log the browser into an account of its choosing.
+      if (!originMatchesHost(ctx.req)) throw new ForbiddenError("Cross-origin login refused");
       const result = await login(
         ctx.db,
         { email: input.email, password: input.password, ip: ctx.ip, userAgent: ctx.userAgent },
