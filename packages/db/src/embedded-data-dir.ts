@@ -2,7 +2,7 @@
 // credentials chosen at initdb time, and a server left behind by a process that died.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chown, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { z } from "zod";
@@ -75,6 +75,16 @@ async function lookupUser(name: string): Promise<{ uid: number; gid: number } | 
 }
 
 export async function prepareDataDir(dataDir: string, account: Account): Promise<void> {
+  // Parents we create must stay enterable by the server's user whatever the umask; only the data folder
+  // itself is private.
+  const parent = path.dirname(dataDir);
+  const firstCreated = await mkdir(parent, { recursive: true, mode: 0o755 });
+  if (firstCreated) {
+    for (let dir = parent; ; dir = path.dirname(dir)) {
+      await chmod(dir, 0o755);
+      if (dir === firstCreated) break;
+    }
+  }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const info = await stat(dataDir);
   if (info.uid !== account.uid) {
@@ -87,18 +97,34 @@ export async function prepareDataDir(dataDir: string, account: Account): Promise
 }
 
 // initdb running as `postgres` needs to reach the data folder: a parent made by mkdtemp (mode 0700, root)
-// makes it fail with a bare "Permission denied", so say which folder is in the way.
+// or a checkout under /root makes it fail with a bare "Permission denied", so say which folder is in the way.
 async function assertTraversable(dir: string, account: Account): Promise<void> {
-  for (let current = dir; ; current = path.dirname(current)) {
-    const info = await stat(current);
-    const bit = info.uid === account.uid ? 0o100 : info.gid === account.gid ? 0o010 : 0o001;
-    if ((info.mode & bit) === 0) {
-      throw new EmbeddedPostgresError(
-        `${account.label} cannot enter ${current} (mode ${(info.mode & 0o777).toString(8)}), which holds the ` +
-          "PostgreSQL data folder: allow it (chmod o+x) or choose a data folder elsewhere",
-      );
+  const blocked = await firstBlockedFolder(dir, account);
+  if (blocked) {
+    throw new EmbeddedPostgresError(
+      `${account.label} cannot enter ${blocked.folder} (mode ${blocked.mode.toString(8)}), which holds the ` +
+        "PostgreSQL data folder: allow it (chmod o+x) or choose a data folder elsewhere " +
+        "(KERNFLOW_HOME=/var/lib/kernflow-console, for example)",
+    );
+  }
+}
+
+/** A folder on the way to `dir` (itself included, if it exists) that `account` may not enter. */
+export async function firstBlockedFolder(
+  dir: string,
+  account: Account,
+): Promise<{ folder: string; mode: number } | undefined> {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const info = await stat(current).catch((error: NodeJS.ErrnoException) => {
+      // Parts that do not exist yet will be created by us, with permissions the server can use.
+      if (error.code === "ENOENT") return undefined;
+      throw error;
+    });
+    if (info) {
+      const bit = info.uid === account.uid ? 0o100 : info.gid === account.gid ? 0o010 : 0o001;
+      if ((info.mode & bit) === 0) return { folder: current, mode: info.mode & 0o777 };
     }
-    if (path.dirname(current) === current) return;
+    if (path.dirname(current) === current) return undefined;
   }
 }
 
