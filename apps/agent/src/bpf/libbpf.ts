@@ -34,6 +34,9 @@ function bind() {
     ),
     mapDeleteElem: lib.func("int bpf_map_delete_elem(int fd, const void *key)"),
     mapGetNextKey: lib.func("int bpf_map_get_next_key(int fd, const void *key, void *next)"),
+    mapLookupBatch: lib.func(
+      "int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, void *count, void *opts)",
+    ),
     mapLookupAndDeleteBatch: lib.func(
       "int bpf_map_lookup_and_delete_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, void *count, void *opts)",
     ),

@@ -86,10 +86,20 @@ export class BpfMap {
   /** Reads and removes every entry. Uses BPF_MAP_LOOKUP_AND_DELETE_BATCH (one syscall per few thousand
    * entries, each bucket read and emptied under its lock) and falls back to key-by-key where the kernel
    * lacks batch ops for this map type. */
+  /** Reads every entry without removing any (BPF_MAP_LOOKUP_BATCH, or key by key where unsupported). */
+  dump(options: { batchSize?: number; batch?: boolean } = {}): MapEntry[] {
+    if (this.batchSupported && options.batch !== false) {
+      const batched = this.batched(options.batchSize ?? 4096, false);
+      if (batched) return batched;
+      this.batchSupported = false;
+    }
+    return this.entries();
+  }
+
   drain(options: { batchSize?: number; batch?: boolean } = {}): MapEntry[] {
     const batchSize = options.batchSize ?? 4096;
     if (this.batchSupported && options.batch !== false) {
-      const batched = this.drainBatched(batchSize);
+      const batched = this.batched(batchSize, true);
       if (batched) return batched;
       // Remembered: the kernel will not grow batch support for this map while we run.
       this.batchSupported = false;
@@ -104,7 +114,8 @@ export class BpfMap {
     return out;
   }
 
-  private drainBatched(initialBatchSize: number): MapEntry[] | undefined {
+  private batched(initialBatchSize: number, remove: boolean): MapEntry[] | undefined {
+    const call = remove ? libbpf().mapLookupAndDeleteBatch : libbpf().mapLookupBatch;
     const out: MapEntry[] = [];
     let batchSize = initialBatchSize;
     // The kernel's batch token for hash maps is a bucket index; 8 bytes covers every map type.
@@ -116,7 +127,7 @@ export class BpfMap {
       const count = Buffer.alloc(4);
       count.writeUInt32LE(batchSize);
       const outBatch = Buffer.alloc(token.length);
-      const err = libbpf().mapLookupAndDeleteBatch(this.fd, inBatch, outBatch, keys, values, count, null);
+      const err = call(this.fd, inBatch, outBatch, keys, values, count, null);
       const n = count.readUInt32LE();
       if (err < 0 && err !== -ENOENT) {
         if (err === -ENOSPC) {
@@ -131,7 +142,7 @@ export class BpfMap {
         ) {
           return undefined;
         }
-        throw new BpfCallError(`batch drain of ${this.name}`, -err);
+        throw new BpfCallError(`batch ${remove ? "drain" : "read"} of ${this.name}`, -err);
       }
       for (let i = 0; i < n; i++) {
         out.push({

@@ -58,7 +58,9 @@ function fakeMaps(owners: [SockKey, Buffer][]) {
   const ownerMap = new Map(owners.map(([k, v]) => [encodeSockKey(k).toString("hex"), v]));
   let pending: MapEntry[] = [];
   return {
-    owners: { lookup: (key: Buffer) => ownerMap.get(key.toString("hex")) } as unknown as BpfMap,
+    owners: {
+      dump: () => [...ownerMap].map(([k, value]) => ({ key: Buffer.from(k, "hex"), value })),
+    } as unknown as BpfMap,
     stats: {
       drain: () => {
         const out = pending;

@@ -3,7 +3,7 @@ import type { MapEntry } from "../bpf/map";
 import { decodeFlowKey, type FlowKey, type SockOwner, sumFlowValues } from "../bpf/structs";
 import { formatAddress } from "./addresses";
 import type { KtimeClock } from "./clock";
-import type { EndMeasurements, SocketEnd, SocketTable } from "./sockets";
+import { candidateIds, type EndMeasurements, type SocketEnd, type SocketTable } from "./sockets";
 
 const IPPROTO_TCP = 6;
 
@@ -21,18 +21,20 @@ export interface RecordContext {
 }
 
 function ends(key: FlowKey): { src: SocketEnd; dst: SocketEnd } {
+  const srcHex = key.srcAddr.toString("hex");
+  const dstHex = key.dstAddr.toString("hex");
   return {
     src: {
-      localAddr: key.srcAddr,
+      localHex: srcHex,
       localPort: key.srcPort,
-      remoteAddr: key.dstAddr,
+      remoteHex: dstHex,
       remotePort: key.dstPort,
       protocol: key.protocol,
     },
     dst: {
-      localAddr: key.dstAddr,
+      localHex: dstHex,
       localPort: key.dstPort,
-      remoteAddr: key.srcAddr,
+      remoteHex: srcHex,
       remotePort: key.srcPort,
       protocol: key.protocol,
     },
@@ -55,34 +57,29 @@ function connectionRtt(a: number | null, b: number | null): number | null {
 }
 
 /** Turns drained flow-map entries into flow records; entries of interfaces no longer known are kept
- * under their ifindex so no counted traffic disappears. */
+ * under their ifindex so no counted traffic disappears. Endpoint metadata is resolved once per process. */
 export async function buildRecords(entries: readonly MapEntry[], ctx: RecordContext): Promise<FlowRecord[]> {
-  const endpoints = new Map<number, Promise<Endpoint>>();
-  const endpointFor = (owner: SockOwner | null): Promise<Endpoint> => {
-    if (!owner) return Promise.resolve(emptyEndpoint());
-    let p = endpoints.get(owner.tgid);
-    if (!p) {
-      p = ctx.endpointOf(owner);
-      endpoints.set(owner.tgid, p);
-    }
-    return p;
-  };
-
-  const records: Promise<FlowRecord>[] = [];
+  const pending: { record: FlowRecord; srcOwner: SockOwner | null; dstOwner: SockOwner | null }[] = [];
+  const owners = new Map<number, SockOwner>();
   for (const entry of entries) {
     const key = decodeFlowKey(entry.key);
     const counters = sumFlowValues(entry.value, ctx.cpus);
     if (counters.packets === 0n) continue;
     const { src, dst } = ends(key);
+    const srcIds = candidateIds(src);
+    const dstIds = candidateIds(dst);
     const srcAddr = formatAddress(key.srcAddr);
-    const dstAddr = formatAddress(key.dstAddr);
-    const srcMeasure = ctx.sockets.measurementsOf(src, true);
-    const dstMeasure = ctx.sockets.measurementsOf(dst, false);
+    const srcMeasure = ctx.sockets.measurementsOf(srcIds, true);
+    const dstMeasure = ctx.sockets.measurementsOf(dstIds, false);
     const isTcp = key.protocol === IPPROTO_TCP;
-    const srcOwner = ctx.sockets.ownerOf(src);
-    const dstOwner = ctx.sockets.ownerOf(dst);
-    records.push(
-      Promise.all([endpointFor(srcOwner), endpointFor(dstOwner)]).then(([srcEndpoint, dstEndpoint]) => ({
+    const srcOwner = ctx.sockets.ownerOf(srcIds);
+    const dstOwner = ctx.sockets.ownerOf(dstIds);
+    if (srcOwner) owners.set(srcOwner.tgid, srcOwner);
+    if (dstOwner) owners.set(dstOwner.tgid, dstOwner);
+    pending.push({
+      srcOwner,
+      dstOwner,
+      record: {
         ts_start: ctx.clock.toIso(counters.firstNs),
         ts_end: ctx.clock.toIso(counters.lastNs),
         device: ctx.deviceName,
@@ -91,7 +88,7 @@ export async function buildRecords(entries: readonly MapEntry[], ctx: RecordCont
         direction: key.direction,
         protocol: key.protocol,
         src_addr: srcAddr,
-        dst_addr: dstAddr,
+        dst_addr: formatAddress(key.dstAddr),
         src_port: key.srcPort,
         dst_port: key.dstPort,
         bytes: Number(counters.bytes),
@@ -101,11 +98,26 @@ export async function buildRecords(entries: readonly MapEntry[], ctx: RecordCont
         retransmits: isTcp ? srcMeasure.retransmits : 0,
         rtt_us: isTcp ? connectionRtt(srcMeasure.srttUs, dstMeasure.srttUs) : null,
         app_latency_ms: latencyMs(srcMeasure, dstMeasure),
-        src: srcEndpoint,
-        dst: dstEndpoint,
+        src: emptyEndpoint(),
+        dst: emptyEndpoint(),
         cluster_id: null,
-      })),
-    );
+      },
+    });
   }
-  return Promise.all(records);
+  const endpoints = new Map<number, Endpoint>();
+  await Promise.all(
+    [...owners.values()].map(async (owner) => {
+      endpoints.set(owner.tgid, await ctx.endpointOf(owner));
+    }),
+  );
+  const endpointOf = (owner: SockOwner | null) => {
+    const endpoint = owner ? endpoints.get(owner.tgid) : undefined;
+    // A copy per record: sinks may enrich records independently.
+    return endpoint ? { ...endpoint } : emptyEndpoint();
+  };
+  return pending.map(({ record, srcOwner, dstOwner }) => {
+    record.src = endpointOf(srcOwner);
+    record.dst = endpointOf(dstOwner);
+    return record;
+  });
 }

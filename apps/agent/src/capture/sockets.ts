@@ -1,41 +1,60 @@
 import type { BpfMap } from "../bpf/map";
 import {
+  decodeSockKey,
   decodeSockOwner,
   decodeSockStats,
-  encodeSockKey,
   type SockKey,
   type SockOwner,
 } from "../bpf/structs";
 
-const zeroAddr = Buffer.alloc(16);
-const v4Any = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0]);
+const zeroHex = "00".repeat(16);
+const v4AnyHex = `${"00".repeat(10)}ffff00000000`;
 
-/** One end of a conversation as seen from its own socket. */
+/** One end of a conversation as seen from its own socket; addresses as hex of the 16 kernel bytes. */
 export interface SocketEnd {
-  localAddr: Buffer;
+  localHex: string;
   localPort: number;
-  remoteAddr: Buffer;
+  remoteHex: string;
   remotePort: number;
   protocol: number;
+}
+
+/** Map-friendly identity of a socket key (strings: cheaper than encoding kernel structs per lookup). */
+function endId(
+  localHex: string,
+  localPort: number,
+  remoteHex: string,
+  remotePort: number,
+  protocol: number,
+): string {
+  return `${localHex}:${localPort}>${remoteHex}:${remotePort}/${protocol}`;
+}
+
+export function sockKeyId(k: SockKey): string {
+  return endId(
+    k.localAddr.toString("hex"),
+    k.localPort,
+    k.remoteAddr.toString("hex"),
+    k.remotePort,
+    k.protocol,
+  );
 }
 
 /** Keys to try for a socket end, most specific first: the connected 5-tuple; a connect() whose
  * handshake has not completed (filed before the kernel picked the local port); then the unconnected
  * socket (no remote yet: UDP servers, sendto clients, TCP listeners) bound to this address or to any. */
-export function candidateKeys(end: SocketEnd): SockKey[] {
-  const exact: SockKey = { ...end };
-  const connecting: SockKey = { ...end, localPort: 0 };
-  const unconnected = (localAddr: Buffer): SockKey => ({
-    localAddr,
-    localPort: end.localPort,
-    remoteAddr: zeroAddr,
-    remotePort: 0,
-    protocol: end.protocol,
-  });
-  return [exact, connecting, unconnected(end.localAddr), unconnected(v4Any), unconnected(zeroAddr)];
+export function candidateIds(end: SocketEnd): [exact: string, connecting: string, ...unconnected: string[]] {
+  const { localHex, localPort, remoteHex, remotePort, protocol } = end;
+  return [
+    endId(localHex, localPort, remoteHex, remotePort, protocol),
+    endId(localHex, 0, remoteHex, remotePort, protocol),
+    endId(localHex, localPort, zeroHex, 0, protocol),
+    endId(v4AnyHex, localPort, zeroHex, 0, protocol),
+    endId(zeroHex, localPort, zeroHex, 0, protocol),
+  ];
 }
 
-const keyId = (k: SockKey) => encodeSockKey(k).toString("hex");
+const keyId = sockKeyId;
 
 export interface EndMeasurements {
   retransmits: number;
@@ -50,8 +69,8 @@ interface Pending<T> {
   age: number;
 }
 
-/** What the tracepoints know about sockets, for one drain: owners looked up on demand (the owner map
- * is an LRU the kernel keeps) and per-interval stats drained once. A retransmit or latency sample whose
+/** What the tracepoints know about sockets, for one drain: the owners (an LRU map the kernel keeps, read
+ * whole once per drain) and per-interval stats drained once. A retransmit or latency sample whose
  * flow has no packets in the same interval (the retransmission was lost on the way to this interface)
  * waits for the next records of that socket instead of vanishing. The last RTT is remembered across
  * intervals because tcp_probe only fires when segments arrive. */
@@ -59,7 +78,9 @@ export class SocketTable {
   private readonly retransmits = new Map<string, Pending<number>>();
   private readonly latencies = new Map<string, Pending<{ sumNs: bigint; count: bigint }>>();
   private readonly lastSrtt = new Map<string, Pending<number>>();
-  private readonly ownerCache = new Map<string, SockOwner | null>();
+  private readonly ownerCache = new Map<string, SockOwner>();
+  /** The owner map as of this drain: one batch read instead of a lookup per flow end and candidate. */
+  private ownerSnapshot = new Map<string, Buffer>();
   private readonly consumed = { retransmits: new Set<string>(), latencies: new Set<string>() };
 
   constructor(
@@ -72,6 +93,7 @@ export class SocketTable {
   /** Starts a drain: forgets what the previous drain's records carried, takes the new stats. */
   refresh(): void {
     this.ownerCache.clear();
+    this.ownerSnapshot = new Map(this.owners.dump().map((e) => [keyId(decodeSockKey(e.key)), e.value]));
     for (const id of this.consumed.retransmits) this.retransmits.delete(id);
     for (const id of this.consumed.latencies) this.latencies.delete(id);
     this.consumed.retransmits.clear();
@@ -80,7 +102,7 @@ export class SocketTable {
       for (const [id, p] of map) if (++p.age > this.keepDrains) map.delete(id);
     }
     for (const { key, value } of this.statsMap.drain()) {
-      const id = key.toString("hex");
+      const id = keyId(decodeSockKey(key));
       const s = decodeSockStats(value);
       if (s.retransmits > 0n) {
         const prev = this.retransmits.get(id)?.value ?? 0;
@@ -97,26 +119,25 @@ export class SocketTable {
     }
   }
 
-  ownerOf(end: SocketEnd): SockOwner | null {
-    for (const key of candidateKeys(end)) {
-      const id = keyId(key);
+  ownerOf(ids: readonly string[]): SockOwner | null {
+    for (const id of ids) {
+      const raw = this.ownerSnapshot.get(id);
+      if (!raw) continue;
       let owner = this.ownerCache.get(id);
-      if (owner === undefined) {
-        const raw = this.owners.lookup(encodeSockKey(key));
-        owner = raw ? decodeSockOwner(raw) : null;
+      if (!owner) {
+        owner = decodeSockOwner(raw);
         this.ownerCache.set(id, owner);
       }
-      if (owner) return owner;
+      return owner;
     }
     return null;
   }
 
   /** Measurements of a socket end for this drain's records. Retransmits are claimed only by records
    * the end sent (`sender`), latency by any record of the conversation. */
-  measurementsOf(end: SocketEnd, sender: boolean): EndMeasurements {
+  measurementsOf(ids: ReturnType<typeof candidateIds>, sender: boolean): EndMeasurements {
     const out: EndMeasurements = { retransmits: 0, srttUs: null, latencySumNs: 0n, latencyCount: 0n };
-    const [exact, , ...unconnected] = candidateKeys(end).map(keyId);
-    if (exact === undefined) return out;
+    const [exact, , ...unconnected] = ids;
     out.srttUs = this.lastSrtt.get(exact)?.value ?? null;
     const retransmits = this.retransmits.get(exact);
     if (sender && retransmits) {
