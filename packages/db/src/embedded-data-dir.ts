@@ -171,6 +171,15 @@ export async function stopOrphanedServer(dataDir: string, log: (message: string)
   }
 }
 
+/** Whether the process that started the server on `dataDir` still runs; undefined when none is recorded. */
+export async function ownerIsAlive(dataDir: string): Promise<boolean | undefined> {
+  const ownerText = await readOptional(path.join(dataDir, OWNER_FILE));
+  if (ownerText === undefined) return undefined;
+  const owner = ownerSchema.safeParse(JSON.parse(ownerText));
+  if (!owner.success) return undefined;
+  return (await processStartTime(owner.data.pid)) === owner.data.startTime;
+}
+
 export async function recordOwner(dataDir: string): Promise<void> {
   const postmaster = await readFile(path.join(dataDir, "postmaster.pid"), "utf8");
   const owner = {

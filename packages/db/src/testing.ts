@@ -1,12 +1,13 @@
 // Test databases for every package's tests: one PostgreSQL server per test run (started by the vitest
 // globalSetup, or lazily here outside vitest), one fresh migrated database per createTestDatabase() call.
 import { createHash, randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { createPrismaClient } from "./client";
 import { startEmbeddedPostgres } from "./embedded";
+import { ownerIsAlive, stopOrphanedServer } from "./embedded-data-dir";
 import type { PrismaClient } from "./generated/prisma/client";
 import { migrate, readMigrations } from "./migrate";
 import { defaultMigrationsDir } from "./paths";
@@ -37,9 +38,42 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+const TEST_SERVER_PREFIX = "kernflow-test-pg-";
+// A folder with no recorded owner is either being set up right now or was abandoned before its server
+// started; only the latter is old.
+const UNOWNED_AFTER_MS = 60 * 60 * 1000;
+
+/**
+ * Stops and removes the test servers of earlier runs that were killed before their teardown (their
+ * owning process is gone), so temporary folders and orphaned servers do not pile up. Servers of runs
+ * still going on are left alone. Returns the folders removed.
+ */
+export async function sweepAbandonedTestServers(log?: (message: string) => void): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(os.tmpdir())) {
+    if (!name.startsWith(TEST_SERVER_PREFIX)) continue;
+    const dir = path.join(os.tmpdir(), name);
+    const dataDir = path.join(dir, "data");
+    const alive = await ownerIsAlive(dataDir);
+    if (alive) continue;
+    if (alive === undefined) {
+      const info = await stat(dir).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return undefined; // removed meanwhile by a concurrent sweep
+        throw error;
+      });
+      if (!info || Date.now() - info.mtimeMs < UNOWNED_AFTER_MS) continue;
+    }
+    await stopOrphanedServer(dataDir, log ?? (() => {}));
+    await rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
 /** An embedded PostgreSQL in a temporary folder, tuned for tests; stop() also removes the folder. */
 export async function startTestServer(log?: (message: string) => void): Promise<TestServer> {
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "kernflow-test-pg-"));
+  await sweepAbandonedTestServers(log);
+  const tmp = await mkdtemp(path.join(os.tmpdir(), TEST_SERVER_PREFIX));
   // mkdtemp makes the folder 0700; as root the server runs as `postgres`, which must be able to enter it.
   await chmod(tmp, 0o755);
   try {

@@ -1,9 +1,12 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, mkdtemp, readFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../src/testing";
+import { createTestDatabase, sweepAbandonedTestServers, type TestDatabase } from "../src/testing";
 
 describe("createTestDatabase", () => {
   const made: TestDatabase[] = [];
@@ -67,5 +70,29 @@ describe("createTestDatabase", () => {
     expect(new URL(result.url).host).not.toBe(new URL(inject("kernflowTestServerUrl")).host);
     const client = new pg.Client({ connectionString: result.url });
     await expect(client.connect()).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("sweeps away the server of a killed earlier run, and leaves the running run's server alone", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "kernflow-test-pg-"));
+    await chmod(dir, 0o755);
+    const dataDir = path.join(dir, "data");
+    const fixture = path.join(import.meta.dirname, "fixtures", "start-then-die.ts");
+    await promisify(execFile)(process.execPath, ["--import", "tsx", fixture, dataDir]).catch(
+      (error: { signal?: string }) => {
+        if (error.signal !== "SIGKILL") throw error;
+      },
+    );
+    const orphanPid = Number((await readFile(path.join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0]);
+
+    // Another run starting at this moment may sweep it first; either way it must be gone afterwards.
+    await sweepAbandonedTestServers();
+    for (let i = 0; i < 100 && existsSync(`/proc/${orphanPid}`); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(`/proc/${orphanPid}`)).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+
+    const shared = new pg.Client({ connectionString: inject("kernflowTestServerUrl") });
+    await shared.connect();
+    await shared.end();
   });
 });
