@@ -9,6 +9,7 @@ import { type AttachMode, kernelHasTcx, requireTcSupport } from "../bpf/tc";
 import { localAddresses } from "../capture/addresses";
 import { InterfaceAttachments } from "../capture/attachments";
 import { KtimeClock } from "../capture/clock";
+import { BpfCallError } from "../capture/errors";
 import { diffInterfaces, listInterfaces, type NetInterface } from "../capture/interfaces";
 import { readOverflow } from "../capture/overflow";
 import { OwnerEndpoints } from "../capture/owners";
@@ -85,7 +86,7 @@ export async function runCapture(
 
   // libbpf's warnings (verifier log on a failed load, attach problems) belong in the capture's log.
   onLibbpfMessage((level, message) => {
-    if (level === "warn") log(`libbpf: ${message.trimEnd()}`);
+    if (level === "warn") log(message.trimEnd());
   });
   const kf = loadKernflow({
     ...(opts.bytecodePath === undefined ? {} : { bytecodePath: opts.bytecodePath }),
@@ -124,10 +125,17 @@ export async function runCapture(
       for (const iface of changes.added) {
         known.set(iface.ifindex, iface);
         if (!matchesInterface(iface.name, opts.include, opts.exclude)) continue;
-        if (attached.attach(iface)) {
-          names.set(iface.ifindex, iface.name);
-          if (!summary.interfaces.includes(iface.name)) summary.interfaces.push(iface.name);
+        try {
+          if (!attached.attach(iface)) continue;
+        } catch (error) {
+          // One interface the kernel refuses (an odd device type) must not stop capture on the others;
+          // missing privileges or kernel features still end the capture.
+          if (!(error instanceof BpfCallError)) throw error;
+          log(`cannot capture on ${iface.name}: ${error.message}`);
+          continue;
         }
+        names.set(iface.ifindex, iface.name);
+        if (!summary.interfaces.includes(iface.name)) summary.interfaces.push(iface.name);
       }
     };
     await syncInterfaces();
