@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -131,9 +132,18 @@ describe.skipIf(typeof kernelSkip === "string")("kernflow-agent capture on a rea
   });
 
   /** Starts the real bin inside `ns`, where it sees only that namespace's interfaces. */
-  async function startAgent(ns: Netns, args: string[]) {
+  /**
+   * Starts the real bin inside `ns`. `ip netns exec` gives it a fresh /sys without the cgroup hierarchy;
+   * `withCgroupfs` mounts cgroup2 there first, as a containerised agent gets the host's mounted in.
+   */
+  async function startAgent(ns: Netns, args: string[], withCgroupfs = false) {
     if (kernelSkip instanceof Error) throw kernelSkip;
-    const child = ns.spawn([process.execPath, bin, "capture", ...args]);
+    const agentArgv = [process.execPath, bin, "capture", ...args];
+    const child = ns.spawn(
+      withCgroupfs
+        ? ["sh", "-c", 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"', "sh", ...agentArgv]
+        : agentArgv,
+    );
     let stdout = "";
     let stderr = "";
     child.stdout?.on("data", (chunk) => {
@@ -229,6 +239,80 @@ describe.skipIf(typeof kernelSkip === "string")("kernflow-agent capture on a rea
     expect(udpOut.reduce((sum, r) => sum + r.bytes, 0)).toBe(5 * 148);
     expect(udpOut[0]).toMatchObject({ src_addr: link.a.ipv6, dst_addr: link.b.ipv6 });
     expect(udpOut[0]?.src.process_name).toBe("kf-udp-client");
+  });
+
+  it("attributes a flow to the container of its process by cgroup id when the process exited before the drain", async () => {
+    lab = await NetnsLab.create();
+    const ns = await lab.namespace("ctr");
+    const peer = await lab.namespace("ctrpeer");
+    const link = await lab.veth(ns, peer);
+    const containerId = randomBytes(32).toString("hex");
+    const scope = await lab.cgroup(`docker-${containerId}.scope`);
+    const agent = await startAgent(ns, ["--interfaces", link.a.ifname, "--format", "ndjson"], true);
+    const srv = await lab.startServer(peer, { protocol: "udp", bind: link.b.ipv4 });
+    const sent = await lab.runClient(ns, {
+      protocol: "udp",
+      addr: link.b.ipv4,
+      port: srv.port,
+      bytes: 200,
+      datagrams: 2,
+      processName: "kf-in-ctr",
+      cgroup: scope,
+    });
+    await srv.waitForEvents(2);
+    agent.child.kill("SIGINT");
+    expect(await agent.exit).toBe(0);
+    const records = agent
+      .stdout()
+      .trimEnd()
+      .split("\n")
+      .map((line) => flowRecordSchema.parse(JSON.parse(line)));
+    const flow = records.find(
+      (r) => r.protocol === 17 && r.src_port === sent.local_port && r.direction === "egress",
+    );
+    expect(flow?.src).toMatchObject({ pid: sent.pid, process_name: "kf-in-ctr", container_id: containerId });
+    expect(flow?.packets).toBe(2);
+  });
+
+  it("attributes a flow to a running container process from its /proc cgroup lines", async () => {
+    lab = await NetnsLab.create();
+    const ns = await lab.namespace("live");
+    const peer = await lab.namespace("livepeer");
+    const link = await lab.veth(ns, peer);
+    const containerId = randomBytes(32).toString("hex");
+    const scope = await lab.cgroup(`cri-containerd-${containerId}.scope`);
+    // No cgroupfs in the agent's view here: only /proc of the live server can name the container.
+    const agent = await startAgent(ns, ["--interfaces", link.a.ifname, "--format", "ndjson"]);
+    const srv = await lab.startServer(ns, {
+      protocol: "udp",
+      bind: link.a.ipv4,
+      processName: "kf-ctr-server",
+      cgroup: scope,
+    });
+    const sent = await lab.runClient(peer, {
+      protocol: "udp",
+      addr: link.a.ipv4,
+      port: srv.port,
+      bytes: 300,
+      datagrams: 3,
+    });
+    await srv.waitForEvents(3);
+    agent.child.kill("SIGINT");
+    expect(await agent.exit).toBe(0);
+    const records = agent
+      .stdout()
+      .trimEnd()
+      .split("\n")
+      .map((line) => flowRecordSchema.parse(JSON.parse(line)));
+    const flow = records.find(
+      (r) => r.protocol === 17 && r.src_port === sent.local_port && r.direction === "ingress",
+    );
+    expect(flow).toMatchObject({ vantage: "dst", packets: 3 });
+    expect(flow?.dst).toMatchObject({
+      pid: srv.pid,
+      process_name: "kf-ctr-server",
+      container_id: containerId,
+    });
   });
 
   it("exits 2 naming the file when --bytecode is not a BPF object", async () => {

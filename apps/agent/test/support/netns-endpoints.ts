@@ -15,6 +15,8 @@ export const python =
   process.env.KF_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 
 export interface TrafficEndpointOptions {
+  /** cgroup v2 directory (from NetnsLab.cgroup) the process joins before it starts. */
+  cgroup?: string;
   /** Process name (comm) the kernel will report; at most 15 characters. */
   processName?: string;
 }
@@ -79,6 +81,10 @@ export function collectStderr(child: ChildProcess): () => string {
   return () => text;
 }
 
+function cgroupOption(cgroup: string | undefined): { cgroup?: string } {
+  return cgroup === undefined ? {} : { cgroup };
+}
+
 /** A python3 launched through a symlink named `processName` in `dir`, so the kernel's comm is that name. */
 function namedInterpreter(dir: string, processName: string): string {
   if (processName.length > 15)
@@ -95,14 +101,17 @@ function namedInterpreter(dir: string, processName: string): string {
 /** A TCP or UDP server in `ns` bound to `bind` (port 0 = any free port) that may reply with `replyBytes`. */
 export async function startServer(ns: Netns, dir: string, options: ServerOptions): Promise<TrafficServer> {
   const processName = options.processName ?? "kf-server";
-  const child = ns.spawn([
-    namedInterpreter(dir, processName),
-    trafficScript,
-    `${options.protocol}-server`,
-    options.bind,
-    String(options.port ?? 0),
-    String(options.replyBytes ?? 0),
-  ]);
+  const child = ns.spawn(
+    [
+      namedInterpreter(dir, processName),
+      trafficScript,
+      `${options.protocol}-server`,
+      options.bind,
+      String(options.port ?? 0),
+      String(options.replyBytes ?? 0),
+    ],
+    cgroupOption(options.cgroup),
+  );
   const stderr = collectStderr(child);
   const events: ServerEvent[] = [];
   const waiters: Array<() => void> = [];
@@ -162,7 +171,7 @@ export async function runClient(ns: Netns, dir: string, options: ClientOptions):
             options.awaitReply ? "1" : "0",
           ];
         })();
-  const out = await ns.exec([interpreter, trafficScript, ...args]);
+  const out = await ns.exec([interpreter, trafficScript, ...args], cgroupOption(options.cgroup));
   const line = out.trim().split("\n").at(-1) ?? "";
   return JSON.parse(line) as ClientResult;
 }

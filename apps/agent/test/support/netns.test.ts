@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { canCreateNamespaces, NetnsLab, run } from "./netns";
+import { canCreateNamespaces, cgroupV2Root, NetnsLab, run } from "./netns";
 
 describe.skipIf(!canCreateNamespaces())("NetnsLab", () => {
   let lab: NetnsLab | null = null;
@@ -98,6 +98,23 @@ describe.skipIf(!canCreateNamespaces())("NetnsLab", () => {
     // 200 sent with 50 % loss: the binomial's 6-sigma band is 58..142.
     expect(counters.rxPackets).toBeGreaterThan(58);
     expect(counters.rxPackets).toBeLessThan(142);
+  });
+
+  it("runs a server inside a cgroup of its own, which cleanup removes with the server", async () => {
+    lab = await NetnsLab.create();
+    const ns = await lab.namespace("cg");
+    const dir = await lab.cgroup(
+      "docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+    );
+    const srv = await lab.startServer(ns, { protocol: "udp", bind: "127.0.0.1", cgroup: dir });
+    const unified = readFileSync(`/proc/${srv.pid}/cgroup`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("0::"));
+    expect(`${cgroupV2Root()}${unified?.slice(3)}`).toBe(dir);
+    expect(readFileSync(`/proc/${srv.pid}/comm`, "utf8").trim()).toBe("kf-server");
+    await lab.cleanup();
+    lab = null;
+    expect(existsSync(dir)).toBe(false);
   });
 
   it("removes its namespaces, interfaces and processes on cleanup, and stale namespaces of dead runs", async () => {

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -68,22 +68,37 @@ export interface InterfaceCounters {
   txPackets: number;
 }
 
+export interface RunOptions {
+  /** cgroup v2 directory (from NetnsLab.cgroup) the command runs in. */
+  cgroup?: string;
+  input?: string;
+}
+
 export class Netns {
   constructor(
     readonly name: string,
     private readonly lab: NetnsLab,
   ) {}
 
+  /**
+   * The full command line. A cgroup is joined before `ip netns exec`, because that remounts /sys for the
+   * namespace and the cgroup hierarchy under /sys/fs/cgroup is not visible inside.
+   */
+  private command(argv: readonly string[], options: RunOptions): string[] {
+    const inNs = ["ip", "netns", "exec", this.name, ...argv];
+    if (options.cgroup === undefined) return inNs;
+    return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, ...inNs];
+  }
+
   /** Runs a command inside the namespace and returns its stdout. */
-  exec(argv: readonly string[], input?: string): Promise<string> {
-    return run(["ip", "netns", "exec", this.name, ...argv], input);
+  exec(argv: readonly string[], options: RunOptions = {}): Promise<string> {
+    return run(this.command(argv, options), options.input);
   }
 
   /** Starts a long-running command inside the namespace; the lab kills it on cleanup. */
-  spawn(argv: readonly string[]): ChildProcess {
-    return this.lab.track(
-      spawn("ip", ["netns", "exec", this.name, ...argv], { stdio: ["ignore", "pipe", "pipe"] }),
-    );
+  spawn(argv: readonly string[], options: RunOptions = {}): ChildProcess {
+    const [command, ...args] = this.command(argv, options);
+    return this.lab.track(spawn(command as string, args, { stdio: ["ignore", "pipe", "pipe"] }));
   }
 
   /** Kernel counters of an interface, read from sysfs as mounted inside the namespace. */
@@ -136,6 +151,8 @@ export class NetnsLab {
   /** Short random id; part of every namespace and interface name so parallel runs never collide. */
   readonly id = randomHex(3);
   private readonly namespaces: Netns[] = [];
+  /** cgroup directories made by this lab, deepest last. */
+  private readonly cgroups: string[] = [];
   private readonly children = new Set<ChildProcess>();
   private readonly tempDir = mkdtempSync(join(tmpdir(), "kf-netns-"));
   /** Scratch directory removed with the lab, for files a test needs (bytecode, configs). */
@@ -156,17 +173,45 @@ export class NetnsLab {
     return new NetnsLab();
   }
 
+  /** Deletes namespaces and cgroups (`kft-<pid>-…`) whose owning test process no longer runs. */
   static async removeStale(): Promise<string[]> {
+    const isStale = (name: string) => {
+      const owner = /^kft-(\d+)-/.exec(name);
+      return owner !== null && !isAlive(Number(owner[1]));
+    };
     const listing = await run(["ip", "netns", "list"]);
     const stale = listing
       .split("\n")
       .map((line) => line.split(" ")[0] ?? "")
-      .filter((name) => {
-        const owner = /^kft-(\d+)-/.exec(name);
-        return owner !== null && !isAlive(Number(owner[1]));
-      });
+      .filter(isStale);
     for (const name of stale) await run(["ip", "netns", "del", name]);
+    const root = cgroupV2Root();
+    if (root !== null) {
+      for (const entry of readdirSync(root, { withFileTypes: true })) {
+        if (!entry.isDirectory() || !isStale(entry.name)) continue;
+        await removeCgroupTree(join(root, entry.name));
+        stale.push(entry.name);
+      }
+    }
     return stale;
+  }
+
+  /**
+   * A cgroup v2 directory of this lab, e.g. `docker-<64 hex>.scope` to look like a container to the
+   * agent. Processes started with `cgroup: path` join it before they exec.
+   */
+  async cgroup(name: string): Promise<string> {
+    const root = cgroupV2Root();
+    if (root === null) throw new Error("no cgroup v2 hierarchy at /sys/fs/cgroup/unified or /sys/fs/cgroup");
+    const labDir = join(root, `${namespacePrefix}${process.pid}-${this.id}`);
+    if (!this.cgroups.includes(labDir)) {
+      mkdirSync(labDir);
+      this.cgroups.push(labDir);
+    }
+    const dir = join(labDir, name);
+    mkdirSync(dir);
+    this.cgroups.push(dir);
+    return dir;
   }
 
   /** Interface names are limited to 15 characters: `kf` + lab id + link number + end. */
@@ -309,6 +354,13 @@ export class NetnsLab {
         failures.push((error as Error).message);
       }
     }
+    for (const dir of [...this.cgroups].reverse()) {
+      try {
+        await removeCgroupTree(dir);
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+    }
     rmSync(this.tempDir, { recursive: true, force: true });
     if (failures.length > 0) throw new Error(`netns cleanup failed: ${failures.join("; ")}`);
   }
@@ -325,8 +377,44 @@ export class NetnsLab {
         // Exiting anyway; the next lab's removeStale() deletes what is left.
       }
     }
+    for (const dir of [...this.cgroups].reverse()) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // Still holding a dying process; the next lab's removeStale() deletes it.
+      }
+    }
     rmSync(this.tempDir, { recursive: true, force: true });
   }
+}
+
+/** The cgroup v2 hierarchy: beside v1 at /sys/fs/cgroup/unified on hybrid hosts, else /sys/fs/cgroup. */
+export function cgroupV2Root(): string | null {
+  if (existsSync("/sys/fs/cgroup/unified/cgroup.procs")) return "/sys/fs/cgroup/unified";
+  if (existsSync("/sys/fs/cgroup/cgroup.controllers")) return "/sys/fs/cgroup";
+  return null;
+}
+
+/** Kills what still runs in a cgroup tree (a client a failed test left behind), then removes it. */
+async function removeCgroupTree(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) await removeCgroupTree(join(dir, entry.name));
+  }
+  for (let attempt = 0; ; attempt++) {
+    const pids = readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+    if (pids.length === 0) break;
+    if (attempt === 50) throw new Error(`cgroup ${dir} still holds ${pids.join(", ")}`);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  rmdirSync(dir);
 }
 
 /** True when this process may create namespaces (root with CAP_SYS_ADMIN and iproute2 present). */
