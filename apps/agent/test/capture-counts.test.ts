@@ -146,4 +146,30 @@ describe.skipIf(unavailable !== null)("capture counts on a real kernel", () => {
       link6.destroy();
     }
   });
+
+  it("names the processes of an unconnected UDP exchange (sendto/recvfrom on both ends)", async () => {
+    const server = TrafficProcess.start([
+      ...["ip", "netns", "exec", link.netns],
+      ...[programs.path("kf-dgramsrv"), trafficScript, "udp-server", link.innerAddr],
+    ]);
+    servers.push(server);
+    const ready = await server.next("ready");
+    const capture = await RunningCapture.start(link.outer);
+    const client = TrafficProcess.start([
+      ...[programs.path("kf-sendto"), trafficScript, "udp-sendto", link.innerAddr, String(ready.port)],
+      ...["4", "120"],
+    ]);
+    const done = await client.next("done");
+    await new Promise((r) => setTimeout(r, 200));
+    await capture.stop();
+    const mine = capture.records.filter(
+      (r) => r.protocol === 17 && (r.src_port === done.local_port || r.dst_port === done.local_port),
+    );
+    expect(totals(mine, () => true)).toEqual({ packets: 8, bytes: 8 * (120 + 28) });
+    for (const r of mine) {
+      const [clientEnd, serverEnd] = r.src_port === done.local_port ? [r.src, r.dst] : [r.dst, r.src];
+      expect(clientEnd).toMatchObject({ pid: done.pid, process_name: "kf-sendto" });
+      expect(serverEnd).toMatchObject({ pid: ready.pid, process_name: "kf-dgramsrv" });
+    }
+  });
 });

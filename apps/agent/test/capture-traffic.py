@@ -99,6 +99,16 @@ def udp_client(addr, port, datagrams, size):
     emit(event="done", local_port=sock.getsockname()[1])
 
 
+def udp_sendto(addr, port, datagrams, size):
+    """An unconnected client: the kernel knows no remote end for its socket."""
+    sock = socket.socket(family(addr), socket.SOCK_DGRAM)
+    sock.settimeout(5)
+    for _ in range(datagrams):
+        sock.sendto(b"t" * size, (addr, port))
+        sock.recvfrom(65536)
+    emit(event="done", local_port=sock.getsockname()[1])
+
+
 def udp_spray(addr, port, sockets, size):
     """One datagram (and its echo) from each of `sockets` sockets: as many flows as sockets, each way."""
     socks = []
@@ -123,6 +133,8 @@ def main():
         udp_server(args[0])
     elif mode == "udp-client":
         udp_client(args[0], int(args[1]), int(args[2]), int(args[3]))
+    elif mode == "udp-sendto":
+        udp_sendto(args[0], int(args[1]), int(args[2]), int(args[3]))
     elif mode == "udp-spray":
         udp_spray(args[0], int(args[1]), int(args[2]), int(args[3]))
     else:
