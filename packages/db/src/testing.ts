@@ -138,7 +138,21 @@ async function withAdmin<T>(serverUrl: string, fn: (client: pg.Client) => Promis
 // template's name carries the migrations' checksums, so an edited or added migration gets a new template.
 const TEMPLATE_LOCK_KEY = 0x6b667464; // "kftd"
 
-async function migratedTemplate(serverUrl: string): Promise<string> {
+// Per process, the template is made (or found) once per server.
+const templates = new Map<string, Promise<string>>();
+
+function migratedTemplate(serverUrl: string): Promise<string> {
+  let template = templates.get(serverUrl);
+  if (!template) {
+    template = ensureMigratedTemplate(serverUrl);
+    // A failure is not cached: the next test tries again and reports its own error.
+    template.catch(() => templates.delete(serverUrl));
+    templates.set(serverUrl, template);
+  }
+  return template;
+}
+
+async function ensureMigratedTemplate(serverUrl: string): Promise<string> {
   const migrations = await readMigrations(defaultMigrationsDir());
   const digest = createHash("sha256");
   for (const m of migrations) digest.update(`${m.name}:${m.checksum}\n`);
