@@ -33,6 +33,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define EEXIST 17
 /* tcx: let the next program (or the stack) decide; cls_bpf direct-action reads -1 as "unspecified". */
 #define KF_TC_NEXT -1
+#define KF_SRTT_SAMPLE_NS 100000000ULL
 
 /* Sizes are placeholders: the loader sets them with bpf_map__set_max_entries before loading. */
 struct {
@@ -445,7 +446,16 @@ SEC("tp_btf/tcp_probe")
 int BPF_PROG(kf_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 {
 	struct kf_sock_key key = {};
+	__u64 id = (__u64)sk;
+	struct kf_sock_state *st = bpf_map_lookup_elem(&kf_sock_states, &id);
+	__u64 now = bpf_ktime_get_ns();
 
+	/* Smoothed RTT moves slowly; reading it on every ACK would cost more than the flow counting. */
+	if (st) {
+		if (now - st->srtt_sampled_ns < KF_SRTT_SAMPLE_NS)
+			return 0;
+		st->srtt_sampled_ns = now;
+	}
 	if (kf_sock_key_of(sk, &key))
 		return 0;
 	__u32 srtt = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;

@@ -79,6 +79,7 @@ struct kf_sock_state {
 	__u8 awaiting_response;
 	__u8 pad[6];
 	struct kf_sock_owner connector;
+	__u64 srtt_sampled_ns; /* tcp_probe fires per received segment; RTT is read at most every 100 ms */
 };
 
 /* Traffic not counted in the flow map because it was full (summed over CPUs by user space). */

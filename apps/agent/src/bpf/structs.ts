@@ -41,8 +41,8 @@ export const sockStatsLayout = {
 } as const satisfies StructLayout;
 
 export const sockStateLayout = {
-  size: 56,
-  fields: { last_send_ns: 0, role: 8, awaiting_response: 9, pad: 10, connector: 16 },
+  size: 64,
+  fields: { last_send_ns: 0, role: 8, awaiting_response: 9, pad: 10, connector: 16, srtt_sampled_ns: 56 },
 } as const satisfies StructLayout;
 
 export const overflowLayout = {
