@@ -1,11 +1,9 @@
-import { createHash } from "node:crypto";
 import path from "node:path";
 import pg from "pg";
 import { z } from "zod";
 import { createPrismaClient } from "./client";
 import type { EmbeddedPostgresServer } from "./embedded";
 import { startEmbeddedPostgres } from "./embedded";
-import { firstBlockedFolder, serverAccount } from "./embedded-data-dir";
 import { DatabaseUnreachableError, InvalidDatabaseConfigError, redactDatabaseUrl } from "./errors";
 import type { PrismaClient } from "./generated/prisma/client";
 import { migrate } from "./migrate";
@@ -13,7 +11,6 @@ import { findRepoRoot } from "./paths";
 
 const CONSOLE_DATABASE = "kernflow";
 const CONNECT_TIMEOUT_MS = 10_000;
-const FALLBACK_HOME_BASE = "/var/lib/kernflow-console";
 
 const postgresUrl = z
   .string()
@@ -58,8 +55,6 @@ export function parseDatabaseEnv(env: Record<string, string | undefined>) {
   return {
     databaseUrl: parsed.data.DATABASE_URL,
     home: path.resolve(parsed.data.KERNFLOW_HOME ?? path.join(findRepoRoot(), ".kernflow")),
-    /** Whether KERNFLOW_HOME was chosen by the operator (then it is used as given, or fails clearly). */
-    homeIsExplicit: parsed.data.KERNFLOW_HOME !== undefined,
     embeddedPort: parsed.data.KERNFLOW_EMBEDDED_PG_PORT,
   };
 }
@@ -79,7 +74,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
     await assertReachable(url);
     log(`using PostgreSQL at ${redactDatabaseUrl(url)}`);
   } else {
-    const dataDir = await resolveEmbeddedDataDir(config.home, config.homeIsExplicit, FALLBACK_HOME_BASE, log);
+    const dataDir = path.join(config.home, "postgres");
     server = await startEmbeddedPostgres({ dataDir, port: config.embeddedPort });
     log(`embedded PostgreSQL started on 127.0.0.1:${server.port} with data in ${dataDir}`);
     url = server.urlFor(CONSOLE_DATABASE);
@@ -111,31 +106,6 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
       return closed;
     },
   };
-}
-
-/**
- * Where the embedded server keeps its data: $KERNFLOW_HOME/postgres. As root the server runs as `postgres`,
- * which cannot reach a default home inside a checkout under /root (mode 0700); rather than fail on the
- * quick start, such a default moves to a folder of its own under `fallbackBase`, one per checkout, and
- * says so. A KERNFLOW_HOME set by the operator is never moved.
- */
-export async function resolveEmbeddedDataDir(
-  home: string,
-  homeIsExplicit: boolean,
-  fallbackBase: string,
-  log: (message: string) => void,
-): Promise<string> {
-  const preferred = path.join(home, "postgres");
-  if (homeIsExplicit || process.getuid?.() !== 0) return preferred;
-  const blocked = await firstBlockedFolder(preferred, await serverAccount(false));
-  if (!blocked) return preferred;
-  const checkout = createHash("sha256").update(home).digest("hex").slice(0, 12);
-  const fallback = path.join(fallbackBase, checkout, "postgres");
-  log(
-    `the postgres user cannot enter ${blocked.folder} (mode ${blocked.mode.toString(8)}), so the embedded ` +
-      `database lives in ${fallback} instead of ${preferred} (set KERNFLOW_HOME to choose)`,
-  );
-  return fallback;
 }
 
 async function assertReachable(url: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import pg from "pg";
@@ -6,9 +6,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../src/embedded";
 import { DatabaseUnreachableError, InvalidDatabaseConfigError, PortInUseError } from "../src/errors";
 import { readMigrations } from "../src/migrate";
-import { openDatabase, parseDatabaseEnv, resolveEmbeddedDataDir } from "../src/open";
+import { openDatabase, parseDatabaseEnv } from "../src/open";
 import { defaultMigrationsDir, findRepoRoot } from "../src/paths";
-import { type ExternalServer, isRoot, startExternalServer, tempDir } from "./server-helpers";
+import { type ExternalServer, startExternalServer, tempDir } from "./server-helpers";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -30,7 +30,6 @@ describe("parseDatabaseEnv", () => {
     expect(parseDatabaseEnv({})).toEqual({
       databaseUrl: undefined,
       home: path.join(findRepoRoot(), ".kernflow"),
-      homeIsExplicit: false,
       embeddedPort: undefined,
     });
   });
@@ -101,28 +100,6 @@ describe("openDatabase without DATABASE_URL", () => {
     expect(await db.prisma.user.count()).toBe(0);
     expect((await stat(home)).mode & 0o777).toBe(0o755);
   });
-
-  it.skipIf(!isRoot)(
-    "as root, moves a default home the postgres user cannot enter to a folder of its own, and says so",
-    async () => {
-      const base = await tempDir("kernflow-home-");
-      cleanups.push(base.remove);
-      const closed = path.join(base.dir, "root-only");
-      await mkdir(closed, { mode: 0o700 });
-      const messages: string[] = [];
-      const home = path.join(closed, "checkout", ".kernflow");
-      const fallbackBase = path.join(base.dir, "var-lib");
-      const dataDir = await resolveEmbeddedDataDir(home, false, fallbackBase, (m) => messages.push(m));
-      expect(path.dirname(path.dirname(dataDir))).toBe(fallbackBase);
-      expect(messages.join("\n")).toContain(`cannot enter ${closed}`);
-      // The same checkout always gets the same folder, so its data is found again.
-      expect(await resolveEmbeddedDataDir(home, false, fallbackBase, () => {})).toBe(dataDir);
-      // A home the operator chose is never moved.
-      expect(await resolveEmbeddedDataDir(home, true, fallbackBase, () => {})).toBe(
-        path.join(home, "postgres"),
-      );
-    },
-  );
 
   it("reopens the same data without migrating again", async () => {
     const home = await tempDir("kernflow-home-");
