@@ -99,6 +99,24 @@ def udp_client(addr, port, datagrams, size):
     emit(event="done", local_port=sock.getsockname()[1])
 
 
+def tcp_listen_only(bind):
+    """Listens and never accepts: the kernel completes handshakes and queues data on its own."""
+    srv = socket.socket(family(bind), socket.SOCK_STREAM)
+    srv.bind((bind, 0))
+    srv.listen(16)
+    emit(event="ready", port=srv.getsockname()[1])
+    while True:
+        time.sleep(3600)
+
+
+def tcp_push(addr, port, count):
+    sock = socket.socket(family(addr), socket.SOCK_STREAM)
+    sock.connect((addr, port))
+    sock.sendall(b"p" * count)
+    emit(event="done", local_port=sock.getsockname()[1])
+    sock.close()
+
+
 def udp_sendto(addr, port, datagrams, size):
     """An unconnected client: the kernel knows no remote end for its socket."""
     sock = socket.socket(family(addr), socket.SOCK_DGRAM)
@@ -133,6 +151,10 @@ def main():
         udp_server(args[0])
     elif mode == "udp-client":
         udp_client(args[0], int(args[1]), int(args[2]), int(args[3]))
+    elif mode == "tcp-listen-only":
+        tcp_listen_only(args[0])
+    elif mode == "tcp-push":
+        tcp_push(args[0], int(args[1]), int(args[2]))
     elif mode == "udp-sendto":
         udp_sendto(args[0], int(args[1]), int(args[2]), int(args[3]))
     elif mode == "udp-spray":

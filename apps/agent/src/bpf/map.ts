@@ -54,6 +54,14 @@ export class BpfMap {
     if (err < 0) throw new BpfCallError(`update of ${this.name}`, -err);
   }
 
+  /** Update with flags (BPF_NOEXIST = 1): false when the key exists (EEXIST) or the map is full (E2BIG). */
+  insert(key: Buffer, value: Buffer, flags: bigint): boolean {
+    const err = libbpf().mapUpdateElem(this.fd, key, value, flags);
+    if (err === -17 || err === -7) return false;
+    if (err < 0) throw new BpfCallError(`insert into ${this.name}`, -err);
+    return true;
+  }
+
   delete(key: Buffer): boolean {
     const err = libbpf().mapDeleteElem(this.fd, key);
     if (err === -ENOENT) return false;

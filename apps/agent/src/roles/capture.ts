@@ -13,6 +13,7 @@ import { BpfCallError } from "../capture/errors";
 import { diffInterfaces, listInterfaces, type NetInterface } from "../capture/interfaces";
 import { readOverflow } from "../capture/overflow";
 import { OwnerEndpoints } from "../capture/owners";
+import { seedSocketOwners } from "../capture/preexisting";
 import { buildRecords } from "../capture/records";
 import { SocketTable } from "../capture/sockets";
 import { matchesInterface } from "../globs";
@@ -100,6 +101,9 @@ export async function runCapture(
     for (const { program, reason } of kf.skippedTracing) log(`${program} not loaded: ${reason}`);
     for (const program of kf.tracing) links.push(kf.object.attachProgram(program));
     summary.tracing = [...kf.tracing];
+    // After the tracepoints are live, so that nothing the kernel records is overwritten by /proc's view.
+    const seeded = await seedSocketOwners(kf.maps.sockOwners);
+    log(`attributed ${seeded} socket(s) that predate this capture`);
 
     const hasTcx = kernelHasTcx(kf.tcIngressFd);
     const wanted = opts.attachMode ?? "auto";
