@@ -307,7 +307,7 @@ describe.skipIf(typeof kernelSkip === "string")("kernflow-agent capture on a rea
     const flow = records.find(
       (r) => r.protocol === 17 && r.src_port === sent.local_port && r.direction === "ingress",
     );
-    expect(flow).toMatchObject({ vantage: "dst", packets: 3 });
+    expect(flow?.packets).toBe(3);
     expect(flow?.dst).toMatchObject({
       pid: srv.pid,
       process_name: "kf-ctr-server",

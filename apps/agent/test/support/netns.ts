@@ -6,7 +6,16 @@
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import {
+  type Dirent,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -151,6 +160,8 @@ export class NetnsLab {
   /** Short random id; part of every namespace and interface name so parallel runs never collide. */
   readonly id = randomHex(3);
   private readonly namespaces: Netns[] = [];
+  /** veth ends left in the root namespace: deleting a namespace frees its peers only asynchronously. */
+  private readonly rootLinks: string[] = [];
   /** cgroup directories made by this lab, deepest last. */
   private readonly cgroups: string[] = [];
   private readonly children = new Set<ChildProcess>();
@@ -184,7 +195,15 @@ export class NetnsLab {
       .split("\n")
       .map((line) => line.split(" ")[0] ?? "")
       .filter(isStale);
-    for (const name of stale) await run(["ip", "netns", "del", name]);
+    for (const name of stale) {
+      try {
+        await run(["ip", "netns", "del", name]);
+      } catch (error) {
+        // Another lab starting in parallel may have removed it first, which is just as good.
+        if (!(await run(["ip", "netns", "list"])).split("\n").some((l) => l.split(" ")[0] === name)) continue;
+        throw error;
+      }
+    }
     const root = cgroupV2Root();
     if (root !== null) {
       for (const entry of readdirSync(root, { withFileTypes: true })) {
@@ -274,6 +293,7 @@ export class NetnsLab {
       nameB,
       ...(b === "root" ? [] : ["netns", b.name]),
     ]);
+    if (b === "root") this.rootLinks.push(nameB);
     const link: Link = {
       a: { ns: a, ifname: nameA, ipv4: `${v4}.1`, ipv6: `${v6}::1` },
       b: { ns: b === "root" ? null : b, ifname: nameB, ipv4: `${v4}.2`, ipv6: `${v6}::2` },
@@ -347,6 +367,14 @@ export class NetnsLab {
     for (const child of this.children) child.kill("SIGKILL");
     await Promise.all(exits);
     const failures: string[] = [];
+    for (const ifname of this.rootLinks) {
+      try {
+        await run(["ip", "link", "del", ifname]);
+      } catch (error) {
+        if (!(error as NetnsCommandError).stderr.includes("Cannot find device"))
+          failures.push((error as Error).message);
+      }
+    }
     for (const ns of this.namespaces) {
       try {
         await run(["ip", "netns", "del", ns.name]);
@@ -370,6 +398,13 @@ export class NetnsLab {
     if (this.cleaned) return;
     this.cleaned = true;
     for (const child of this.children) child.kill("SIGKILL");
+    for (const ifname of this.rootLinks) {
+      try {
+        execFileSync("ip", ["link", "del", ifname], { stdio: "ignore" });
+      } catch {
+        // Already gone with its namespace.
+      }
+    }
     for (const ns of this.namespaces) {
       try {
         execFileSync("ip", ["netns", "del", ns.name], { stdio: "ignore" });
@@ -397,12 +432,25 @@ export function cgroupV2Root(): string | null {
 
 /** Kills what still runs in a cgroup tree (a client a failed test left behind), then removes it. */
 async function removeCgroupTree(dir: string): Promise<void> {
-  if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  for (const entry of entries) {
     if (entry.isDirectory()) await removeCgroupTree(join(dir, entry.name));
   }
   for (let attempt = 0; ; attempt++) {
-    const pids = readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+    let procs: string;
+    try {
+      procs = readFileSync(join(dir, "cgroup.procs"), "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw error;
+    }
+    const pids = procs.split("\n").filter(Boolean).map(Number);
     if (pids.length === 0) break;
     if (attempt === 50) throw new Error(`cgroup ${dir} still holds ${pids.join(", ")}`);
     for (const pid of pids) {
@@ -414,7 +462,12 @@ async function removeCgroupTree(dir: string): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  rmdirSync(dir);
+  try {
+    rmdirSync(dir);
+  } catch (error) {
+    // Removed meanwhile by a parallel lab's removeStale(): the goal is reached either way.
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
 }
 
 /** True when this process may create namespaces (root with CAP_SYS_ADMIN and iproute2 present). */
