@@ -58,18 +58,22 @@ describe.skipIf(unavailable !== null)("capture of GSO traffic and request latenc
     await new Promise((r) => setTimeout(r, 200));
     await capture.stop();
     const after = counters(link.outer);
-    const segmentsSent = (tcpSnmp(link).OutSegs ?? Number.NaN) - (snmpBefore.OutSegs ?? Number.NaN);
+    const segmentsOut = (tcpSnmp(link).OutSegs ?? Number.NaN) - (snmpBefore.OutSegs ?? Number.NaN);
 
     const upload = totals(
       capture.records,
       (r) => r.direction === "ingress" && r.protocol === 6 && r.src_port === done.local_port,
     );
-    // The whole connection's client segments: the kernel's own count of segments the namespace sent.
-    expect(upload.packets).toBe(segmentsSent);
+    // The client socket's own count of segments sent (retransmissions and pure ACKs included), and
+    // of payload bytes sent; a retransmission is a wire packet too.
+    expect(upload.packets).toBe(done.segs_out);
+    // Its namespace's OutSegs counts the first transmissions only: equal unless something was resent.
+    expect(upload.packets).toBeGreaterThanOrEqual(segmentsOut);
     // veth counts one packet per skb, so fewer than the wire segments proves GSO skbs were seen.
     expect(after.rxPackets - before.rxPackets).toBeLessThan(upload.packets);
-    // 1 MB of payload; 20-byte IP + 32-byte TCP header (timestamps) per segment; the SYN's options add 8.
-    expect(upload.bytes).toBe(1_000_000 + 52 * upload.packets + 8);
+    // Payload; 20-byte IP + 32-byte TCP header (timestamps) per segment; the SYN's options add 8.
+    expect(done.bytes_sent).toBeGreaterThanOrEqual(1_000_000);
+    expect(upload.bytes).toBe((done.bytes_sent as number) + 52 * upload.packets + 8);
   });
 
   it("measures request-to-response latency on the client side of a connection", async () => {

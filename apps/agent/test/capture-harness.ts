@@ -82,8 +82,10 @@ export class VethLink {
     `10.${200 + (Number.parseInt(this.id.slice(0, 2), 16) % 50)}.${Number.parseInt(this.id.slice(2, 4), 16)}`;
   readonly outerAddr = `${this.subnet}.1`;
   readonly innerAddr = `${this.subnet}.2`;
-  readonly outerAddr6 = `fd6b:6601:${this.id.slice(0, 4)}::1`;
-  readonly innerAddr6 = `fd6b:6601:${this.id.slice(0, 4)}::2`;
+  // Canonical text (no leading zeros in a group), as records print addresses.
+  readonly subnet6 = `fd6b:6601:${Number.parseInt(this.id.slice(0, 4), 16).toString(16)}`;
+  readonly outerAddr6 = `${this.subnet6}::1`;
+  readonly innerAddr6 = `${this.subnet6}::2`;
 
   create(options: VethOptions = {}): this {
     run("ip", "netns", "add", this.netns);

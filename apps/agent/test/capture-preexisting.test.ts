@@ -46,7 +46,8 @@ describe.skipIf(unavailable !== null)("sockets that predate the capture", () => 
     const toServer = capture.records.filter((r) => r.protocol === 6 && r.src_port === done.local_port);
     expect(toServer.length).toBeGreaterThan(0);
     for (const r of toServer) {
-      expect(r).toMatchObject({ direction: "ingress", vantage: "dst", dst_port: ready.port });
+      // The pushing client runs in a namespace of this host, so this host is the source end.
+      expect(r).toMatchObject({ direction: "ingress", vantage: "src", dst_port: ready.port });
       expect(r.dst).toMatchObject({ pid: ready.pid, process_name: "kf-listener" });
       expect(r.src).toMatchObject({ pid: done.pid, process_name: "kf-pusher" });
     }

@@ -67,6 +67,13 @@ def tcp_info(sock):
     return rtt_us, total_retrans
 
 
+def tcp_sent(sock):
+    """Segments (tcpi_segs_out, retransmissions and pure ACKs included) and payload bytes
+    (tcpi_bytes_sent, retransmissions included) this socket has sent."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 216)
+    return struct.unpack_from("I", info, 136)[0], struct.unpack_from("Q", info, 200)[0]
+
+
 def tcp_client(addr, port, requests, request, reply):
     sock = socket.socket(family(addr), socket.SOCK_STREAM)
     sock.connect((addr, port))
@@ -76,8 +83,16 @@ def tcp_client(addr, port, requests, request, reply):
     local_port = sock.getsockname()[1]
     finish(sock)
     rtt_us, total_retrans = tcp_info(sock)
+    segs_out, bytes_sent = tcp_sent(sock)
     sock.close()
-    emit(event="done", local_port=local_port, rtt_us=rtt_us, total_retrans=total_retrans)
+    emit(
+        event="done",
+        local_port=local_port,
+        rtt_us=rtt_us,
+        total_retrans=total_retrans,
+        segs_out=segs_out,
+        bytes_sent=bytes_sent,
+    )
 
 
 def udp_server(bind):

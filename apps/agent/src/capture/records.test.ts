@@ -130,9 +130,10 @@ describe("flow records from drained maps", () => {
       src: { pid: 111, process_name: "curl" },
       dst: { pid: 222, process_name: "nginx" },
     });
+    // nginx runs on this host too, so the host is also the source end of the reply.
     expect(back).toMatchObject({
       direction: "ingress",
-      vantage: "dst",
+      vantage: "src",
       retransmits: 0,
       rtt_us: 900,
       app_latency_ms: 5,
@@ -164,5 +165,25 @@ describe("flow records from drained maps", () => {
     entry.key.writeUInt32LE(9, flowKeyLayout.fields.ifindex);
     const [r] = await buildRecords([entry], context(sockets));
     expect(r).toMatchObject({ interface: "if9", src: emptyEndpoint(), dst: emptyEndpoint(), rtt_us: null });
+  });
+
+  it("takes a source with a local socket owner as this host's, though its address is on no host interface", async () => {
+    const podEnd: SockKey = {
+      localAddr: server,
+      localPort: 80,
+      remoteAddr: client,
+      remotePort: 40000,
+      protocol: 6,
+    };
+    const maps = fakeMaps([[podEnd, owner(333, "pod-app")]]);
+    const sockets = new SocketTable(maps.owners, maps.stats);
+    sockets.refresh();
+    const ctx = { ...context(sockets), localAddresses: new Set<string>() };
+    const [fromPod, toPod] = await buildRecords(
+      [flowEntry(server, 80, client, 40000, 1), flowEntry(client, 40000, server, 80, 0)],
+      ctx,
+    );
+    expect(fromPod).toMatchObject({ vantage: "src", src: { pid: 333 } });
+    expect(toPod).toMatchObject({ vantage: "dst", dst: { pid: 333 } });
   });
 });

@@ -15,6 +15,7 @@ export interface RecordContext {
   sockets: SocketTable;
   /** ifindex -> name, including interfaces that vanished since the last drain. */
   interfaceName: (ifindex: number) => string | undefined;
+  /** Addresses of this host's interfaces (its own network namespace). */
   localAddresses: ReadonlySet<string>;
   /** Process and container metadata of a local socket owner. */
   endpointOf: (owner: SockOwner) => Promise<Endpoint>;
@@ -83,7 +84,9 @@ export async function buildRecords(entries: readonly MapEntry[], ctx: RecordCont
         ts_start: ctx.clock.toIso(counters.firstNs),
         ts_end: ctx.clock.toIso(counters.lastNs),
         device: ctx.deviceName,
-        vantage: ctx.localAddresses.has(srcAddr) ? "src" : "dst",
+        // A source socket owned by a process here is local too: pods and other namespaces on this
+        // host have addresses the host's own interfaces do not carry.
+        vantage: ctx.localAddresses.has(srcAddr) || srcOwner !== null ? "src" : "dst",
         interface: ctx.interfaceName(key.ifindex) ?? `if${key.ifindex}`,
         direction: key.direction,
         protocol: key.protocol,
