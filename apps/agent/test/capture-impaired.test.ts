@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  counters,
   ImpairedLink,
   kernelTestsUnavailable,
   NamedPrograms,
@@ -33,6 +34,7 @@ describe.skipIf(unavailable !== null)("capture on a link with delay and loss", (
     procs.push(server);
     const ready = await server.next("ready");
     const capture = await RunningCapture.start(link.outer);
+    const before = counters(link.outer);
     const client = TrafficProcess.start([
       ...[programs.path("kf-impcli"), trafficScript, "tcp-client", link.innerAddr, String(ready.port)],
       ...[String(requests), String(request), "100"],
@@ -42,14 +44,24 @@ describe.skipIf(unavailable !== null)("capture on a link with delay and loss", (
     const closed = await server.next("closed", 30_000);
     await new Promise((r) => setTimeout(r, 300));
     await capture.stop();
-    return { capture, done, closed };
+    const after = counters(link.outer);
+    return { capture, done, closed, before, after };
   }
 
   it("reports the smoothed RTT of a connection within 20% of the link's round trip", async () => {
     const oneWayMs = 25;
     const link = await new ImpairedLink().create({ delayMs: oneWayMs, lossPercent: 0 });
     links.push(link);
-    const { capture, done } = await converse(link, 12, 100);
+    const { capture, done, before, after } = await converse(link, 12, 100);
+    // A TUN device has no link header: its counters are L3 bytes, as records are.
+    expect(totals(capture.records, (r) => r.direction === "egress")).toEqual({
+      packets: after.txPackets - before.txPackets,
+      bytes: after.txBytes - before.txBytes,
+    });
+    expect(totals(capture.records, (r) => r.direction === "ingress")).toEqual({
+      packets: after.rxPackets - before.rxPackets,
+      bytes: after.rxBytes - before.rxBytes,
+    });
     const records = capture.records.filter(
       (r) => r.protocol === 6 && (r.src_port === done.local_port || r.dst_port === done.local_port),
     );
