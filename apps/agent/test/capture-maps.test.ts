@@ -1,8 +1,11 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultBytecodePath, type LoadedKernflow, loadKernflow } from "../src/bpf/loader";
 import { possibleCpus } from "../src/bpf/map";
 import { flowKeyLayout, flowValueLayout, roundUp8, sumFlowValues } from "../src/bpf/structs";
+import { BytecodeError } from "../src/capture/errors";
 import { kernelTestsUnavailable } from "./capture-harness";
 
 const unavailable = kernelTestsUnavailable();
@@ -62,5 +65,17 @@ describe.skipIf(unavailable !== null)("kernflow maps in the kernel", () => {
     fillFlows(512);
     expect(() => fillFlows(513)).toThrow(/E2BIG/);
     expect(kf.maps.flows.drain()).toHaveLength(512);
+  });
+
+  it("refuses a file that is not a BPF object with a BytecodeError", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kf-bytecode-"));
+    try {
+      const path = join(dir, "not-bpf.o");
+      writeFileSync(path, "definitely not ELF");
+      expect(() => loadKernflow({ bytecodePath: path })).toThrow(BytecodeError);
+      expect(() => loadKernflow({ bytecodePath: join(dir, "missing.o") })).toThrow(/not found/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
