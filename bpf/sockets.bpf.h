@@ -6,28 +6,32 @@
 
 /* Fills key from the socket; returns 0 for TCP/UDP over IPv4/IPv6, -1 otherwise. Unconnected UDP
  * sockets have no remote end yet: the remote part stays zero and user space matches on the local end. */
-static __always_inline int kf_sock_key_of(const struct sock *sk, struct kf_sock_key *key)
+static __always_inline int kf_common_key_of(const struct sock_common *skc, __u16 protocol, struct kf_sock_key *key)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	__u16 protocol = BPF_CORE_READ(sk, sk_protocol);
+	__u16 family = BPF_CORE_READ(skc, skc_family);
 
 	if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)
 		return -1;
 	if (family == AF_INET) {
-		kf_map_ipv4(key->local_addr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
-		__be32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		kf_map_ipv4(key->local_addr, BPF_CORE_READ(skc, skc_rcv_saddr));
+		__be32 daddr = BPF_CORE_READ(skc, skc_daddr);
 		if (daddr)
 			kf_map_ipv4(key->remote_addr, daddr);
 	} else if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(&key->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&key->remote_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&key->local_addr, skc, skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&key->remote_addr, skc, skc_v6_daddr.in6_u.u6_addr8);
 	} else {
 		return -1;
 	}
-	key->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	key->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	key->local_port = BPF_CORE_READ(skc, skc_num);
+	key->remote_port = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
 	key->protocol = protocol;
 	return 0;
+}
+
+static __always_inline int kf_sock_key_of(const struct sock *sk, struct kf_sock_key *key)
+{
+	return kf_common_key_of(&sk->__sk_common, BPF_CORE_READ(sk, sk_protocol), key);
 }
 
 static __always_inline void kf_current_owner(struct kf_sock_owner *owner)
@@ -195,6 +199,21 @@ int BPF_PROG(kf_tcp_retransmit_err, const struct sock *sk, const struct sk_buff 
 {
 	if (err != -EBUSY && err != -ENOMEM && err != -EHOSTUNREACH && err != -EAGAIN)
 		kf_count_retransmit(sk, skb);
+	return 0;
+}
+
+/* A retransmitted SYN-ACK belongs to a connection not accepted yet: its request socket carries the
+ * 5-tuple. The kernel adds these to the accepted socket's tcpi_total_retrans. */
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(kf_tcp_retransmit_synack, const struct sock *listener, const struct request_sock *req)
+{
+	struct kf_sock_key key = {};
+
+	if (kf_common_key_of(&req->__req_common, IPPROTO_TCP, &key))
+		return 0;
+	struct kf_sock_stats *s = kf_stats_of(&key);
+	if (s)
+		__sync_fetch_and_add(&s->retransmits, 1);
 	return 0;
 }
 

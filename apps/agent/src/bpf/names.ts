@@ -7,6 +7,7 @@ export const programNames = {
   inetSockSetState: "kf_inet_sock_set_state",
   tcpRetransmit: "kf_tcp_retransmit",
   tcpRetransmitErr: "kf_tcp_retransmit_err",
+  tcpRetransmitSynack: "kf_tcp_retransmit_synack",
   tcpProbe: "kf_tcp_probe",
 } as const;
 
@@ -26,6 +27,7 @@ export const tracepointOf = {
   [programNames.inetSockSetState]: "inet_sock_set_state",
   [programNames.tcpRetransmit]: "tcp_retransmit_skb",
   [programNames.tcpRetransmitErr]: "tcp_retransmit_skb",
+  [programNames.tcpRetransmitSynack]: "tcp_retransmit_synack",
   [programNames.tcpProbe]: "tcp_probe",
 } as const;
 
