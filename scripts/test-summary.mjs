@@ -51,5 +51,7 @@ if (existsSync(pwFile)) {
 }
 
 for (const p of problems) console.log(`problem: ${p}`);
-console.log(skipped ? `${passed} passed, ${failed} failed, ${skipped} skipped` : `${passed} passed, ${failed} failed`);
+console.log(
+  skipped ? `${passed} passed, ${failed} failed, ${skipped} skipped` : `${passed} passed, ${failed} failed`,
+);
 process.exit(failed ? 1 : 0);
