@@ -40,6 +40,14 @@ async function main(): Promise<void> {
     resolveHandler = resolve;
   });
   const server = createServer((req, res) => {
+    // The API rate-limits logins by the right-most X-Forwarded-For entry. Next.js fills that header only
+    // when it is absent, so a client could choose its own address; appending the socket's peer makes the
+    // right-most entry the one address the client cannot forge.
+    const peer = req.socket.remoteAddress;
+    if (peer) {
+      const sent = req.headers["x-forwarded-for"];
+      req.headers["x-forwarded-for"] = sent ? `${String(sent)}, ${peer}` : peer;
+    }
     void handlerReady.then((handle) => handle(req, res));
   });
   const address = await listen(server, env.PORT, env.HOST);
