@@ -1,1 +1,3 @@
+export * from "./agent-protocol";
+export * from "./flow-query";
 export * from "./flow-record";
