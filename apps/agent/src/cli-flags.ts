@@ -1,8 +1,8 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { InvalidGlobError, splitPatternList, validateGlobs } from "@kernflow/protocol";
 import { z } from "zod";
-import { InvalidGlobError, splitPatternList, validateGlobs } from "./globs";
 import type { OutputFormat } from "./sinks";
 
 /** Bad command-line input; the CLI prints the message with a pointer to `--help` and exits 2. */

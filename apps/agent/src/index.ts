@@ -11,6 +11,5 @@ export { SocketTable } from "./capture/sockets";
 export { type CaptureRunner, exitCode, missingCaptureCapabilities, runCli } from "./cli";
 export { type ExportTarget, parseDuration, parseExportUrl, UsageError } from "./cli-flags";
 export * from "./enrich";
-export { InterfaceGlob, InvalidGlobError, matchesInterface, splitPatternList, validateGlobs } from "./globs";
 export { type CaptureOptions, type CaptureSummary, runCapture } from "./roles/capture";
 export * from "./sinks";

@@ -1,3 +1,5 @@
 export * from "./agent-protocol";
+export * from "./bpf-names";
 export * from "./flow-query";
 export * from "./flow-record";
+export * from "./globs";

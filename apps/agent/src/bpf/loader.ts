@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { mapNames, programNames, type TracingProgramName, tracepointOf } from "@kernflow/protocol";
 import { BytecodeError } from "../capture/errors";
 import { KernelBtf } from "./kernel-btf";
 import type { BpfMap } from "./map";
-import { mapNames, programNames, type TracingProgramName, tracepointOf } from "./names";
 import { BpfObject } from "./object";
 import {
   flowKeyLayout,

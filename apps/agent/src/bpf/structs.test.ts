@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { mapNames, programNames } from "@kernflow/protocol";
 import { describe, expect, it } from "vitest";
 import { defaultBytecodePath } from "./loader";
-import { mapNames, programNames } from "./names";
 import { flowValueLayout, kernelStructs, roundUp8, sockKeyLayout, sumFlowValues } from "./structs";
 
 interface BtfType {

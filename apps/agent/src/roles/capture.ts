@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { FlowRecord } from "@kernflow/protocol";
+import { type FlowRecord, matchesInterface } from "@kernflow/protocol";
 import { z } from "zod";
 import { type Handle, onLibbpfMessage } from "../bpf/libbpf";
 import { loadKernflow } from "../bpf/loader";
@@ -16,7 +16,6 @@ import { OwnerEndpoints } from "../capture/owners";
 import { seedSocketOwners } from "../capture/preexisting";
 import { buildRecords } from "../capture/records";
 import { SocketTable } from "../capture/sockets";
-import { matchesInterface } from "../globs";
 
 export interface CaptureOptions {
   include: string[];
