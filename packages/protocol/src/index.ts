@@ -3,3 +3,4 @@ export * from "./bpf-names";
 export * from "./flow-query";
 export * from "./flow-record";
 export * from "./globs";
+export * from "./kube-metadata";
