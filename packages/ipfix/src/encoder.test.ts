@@ -1,0 +1,129 @@
+import { emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
+import { describe, expect, it } from "vitest";
+import { writeIpv6 } from "./addresses";
+import { IpfixEncoder } from "./encoder";
+import { IPV4_TEMPLATE_ID, IPV6_TEMPLATE_ID } from "./templates";
+
+function record(overrides: Partial<FlowRecord> = {}): FlowRecord {
+  return {
+    ts_start: "2026-11-26T01:00:00.123Z",
+    ts_end: "2026-11-26T01:00:09.456Z",
+    device: "host-a",
+    vantage: "src",
+    interface: "eth0",
+    direction: "egress",
+    protocol: 6,
+    src_addr: "10.0.0.1",
+    dst_addr: "10.0.0.2",
+    src_port: 40000,
+    dst_port: 443,
+    bytes: 1000,
+    packets: 10,
+    sample_rate: 1,
+    tcp_flags: 0x1b,
+    retransmits: 0,
+    rtt_us: null,
+    app_latency_ms: null,
+    src: emptyEndpoint(),
+    dst: emptyEndpoint(),
+    cluster_id: null,
+    ...overrides,
+  };
+}
+
+/** The sets of one message: [set id, body length] pairs, walking the set headers as a collector does. */
+function sets(message: Buffer): { id: number; length: number }[] {
+  const result: { id: number; length: number }[] = [];
+  let at = 16;
+  while (at < message.length) {
+    const id = message.readUInt16BE(at);
+    const length = message.readUInt16BE(at + 2);
+    expect(length).toBeGreaterThan(4);
+    result.push({ id, length });
+    at += length;
+  }
+  expect(at).toBe(message.length);
+  return result;
+}
+
+describe("IpfixEncoder", () => {
+  it("numbers each message with the count of data records sent before it", () => {
+    const encoder = new IpfixEncoder({ maxMessageBytes: 1400 });
+    const batch = Array.from({ length: 50 }, (_, i) => record({ src_port: i + 1 }));
+    const messages = [...encoder.encode(batch, { withTemplates: true }), ...encoder.encode(batch)];
+    expect(messages.length).toBeGreaterThan(2);
+    let expected = 0;
+    for (const message of messages) {
+      expect(message.readUInt16BE(0)).toBe(10);
+      expect(message.readUInt16BE(2)).toBe(message.length);
+      expect(message.length).toBeLessThanOrEqual(1400);
+      expect(message.readUInt32BE(8)).toBe(expected);
+      sets(message);
+      expected += dataRecords(message);
+    }
+    expect(expected).toBe(100);
+    expect(encoder.sequenceNumber).toBe(100);
+  });
+
+  it("keeps every message within maxMessageBytes, even with long command lines", () => {
+    const encoder = new IpfixEncoder({ maxMessageBytes: 1000 });
+    const long = { ...emptyEndpoint(), process_cmdline: "x".repeat(5000), process_name: "é".repeat(400) };
+    const messages = encoder.encode(
+      Array.from({ length: 20 }, () => record({ src: long, dst: long })),
+      { withTemplates: true },
+    );
+    for (const message of messages) expect(message.length).toBeLessThanOrEqual(1000);
+    expect(encoder.sequenceNumber).toBe(20);
+  });
+
+  it("puts IPv4 and IPv6 records in data sets of their own templates", () => {
+    const encoder = new IpfixEncoder();
+    const [message] = encoder.encode([
+      record(),
+      record({ src_addr: "fd00::1", dst_addr: "fd00::2" }),
+      record({ src_addr: "10.0.0.9" }),
+    ]);
+    expect(sets(message as Buffer).map((s) => s.id)).toEqual([
+      IPV4_TEMPLATE_ID,
+      IPV6_TEMPLATE_ID,
+      IPV4_TEMPLATE_ID,
+    ]);
+  });
+
+  it("refuses an enterprise number outside 32 bits", () => {
+    expect(() => new IpfixEncoder({ enterpriseNumber: 2 ** 32 })).toThrow(/enterpriseNumber/);
+  });
+});
+
+describe("writeIpv6", () => {
+  it("expands :: and an IPv4 tail the way inet_pton does", () => {
+    const out = Buffer.alloc(16);
+    writeIpv6("2001:db8::ffff:1.2.3.4", out, 0);
+    expect(out.toString("hex")).toBe("20010db8000000000000ffff01020304");
+    writeIpv6("::1", out, 0);
+    expect(out.toString("hex")).toBe("00000000000000000000000000000001");
+    expect(() => writeIpv6("1::2::3", out, 0)).toThrow(/IPv6/);
+  });
+});
+
+/** Counts data records by walking each record's fixed part and its variable-length strings. */
+function dataRecords(message: Buffer): number {
+  let count = 0;
+  let at = 16;
+  while (at < message.length) {
+    const id = message.readUInt16BE(at);
+    const end = at + message.readUInt16BE(at + 2);
+    if (id >= 256) {
+      let r = at + 4;
+      const fixed = (id === IPV6_TEMPLATE_ID ? 32 : 8) + 52 + 29;
+      while (r < end) {
+        r += fixed;
+        for (let i = 0; i < 23; i++) r += 1 + (message[r] as number);
+        count += 1;
+      }
+      expect(r).toBe(end);
+    }
+    at = end;
+  }
+  return count;
+}

@@ -1,0 +1,6 @@
+export * from "./addresses";
+export * from "./backoff";
+export * from "./encoder";
+export * from "./exporter";
+export * from "./information-elements";
+export * from "./templates";
