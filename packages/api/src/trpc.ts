@@ -12,7 +12,23 @@ export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
 
 /** Procedures with `rest` are also served under /api/v1 and described in openapi.json. */
 export interface Meta {
-  rest?: { method: HttpMethod; path: string; summary: string; successStatus?: number };
+  rest?: {
+    method: HttpMethod;
+    path: string;
+    summary: string;
+    successStatus?: number;
+    /**
+     * The body is not JSON but raw bytes (e.g. an uploaded object), handed to the procedure as a
+     * Uint8Array in input field `field`, with its own size limit instead of the 1 MiB JSON one; the other
+     * input fields come from the query string.
+     */
+    rawBody?: { field: string; contentType: string; maxBytes: number };
+    /**
+     * The console's pages may call this route with the session cookie (an upload is not tRPC-shaped); the
+     * role check still demands the CSRF header and a same-origin request for such mutations.
+     */
+    acceptSessionCookie?: boolean;
+  };
 }
 
 const t = initTRPC

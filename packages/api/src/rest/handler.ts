@@ -30,14 +30,23 @@ export async function handleRestRequest(req: Request, deps: ApiDeps): Promise<Re
 
     const procedure = byPath.get(match.route.procedurePath);
     if (!procedure) throw new Error(`REST route without procedure: ${match.route.procedurePath}`);
+    const rawBody = procedure.meta.rawBody;
     const fromRequest =
       req.method === "GET" || req.method === "DELETE"
         ? queryInput(url.searchParams, procedure.inputJsonSchema)
-        : await jsonBodyInput(req);
+        : rawBody
+          ? {
+              ...queryInput(url.searchParams, procedure.inputJsonSchema),
+              [rawBody.field]: await rawBodyInput(req, rawBody),
+            }
+          : await jsonBodyInput(req);
     // Path parameters win over same-named body fields: the URL names the resource being acted on.
     const input = procedure.input ? { ...fromRequest, ...match.params } : undefined;
 
-    const ctx = await createContext(req, deps, { acceptSessionCookie: false, resHeaders: null });
+    const ctx = await createContext(req, deps, {
+      acceptSessionCookie: procedure.meta.acceptSessionCookie === true,
+      resHeaders: null,
+    });
     const caller = createCaller(ctx);
     const call = match.route.procedurePath
       .split(".")
@@ -55,6 +64,17 @@ function methodNotAllowed(allowed: string[]): Response {
   return jsonResponse(errorBody("METHOD_NOT_SUPPORTED", `Use ${allowed.join(" or ")} on this path`), 405, {
     allow: allowed.join(", "),
   });
+}
+
+async function rawBodyInput(
+  req: Request,
+  spec: { contentType: string; maxBytes: number },
+): Promise<Uint8Array<ArrayBuffer>> {
+  const type = req.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+  if (type !== spec.contentType) {
+    throw new InvalidInputError(`Send the body as ${spec.contentType} (got ${type ?? "no content type"})`);
+  }
+  return readBodyLimited(req, spec.maxBytes);
 }
 
 async function jsonBodyInput(req: Request): Promise<Record<string, unknown>> {

@@ -32,7 +32,17 @@ export function openApiDocument(): Record<string, unknown> {
     const bodyProperties = Object.fromEntries(
       Object.entries(properties).filter(([name]) => !pathParams.has(name)),
     );
-    if (route.method === "GET" || route.method === "DELETE") {
+    if (meta.rawBody) {
+      // Raw upload: the named field is the body itself; the other fields travel in the query string.
+      for (const [name, schema] of Object.entries(bodyProperties)) {
+        if (name === meta.rawBody.field) continue;
+        parameters.push({ name, in: "query", required: required.has(name), schema });
+      }
+      requestBody = {
+        required: true,
+        content: { [meta.rawBody.contentType]: { schema: { type: "string", format: "binary" } } },
+      };
+    } else if (route.method === "GET" || route.method === "DELETE") {
       for (const [name, schema] of Object.entries(bodyProperties)) {
         parameters.push({ name, in: "query", required: required.has(name), schema });
       }
