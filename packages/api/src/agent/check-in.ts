@@ -1,0 +1,111 @@
+import type { CheckInRequest, CheckInResponse } from "@kernflow/protocol";
+import type { Db } from "../db";
+import { AuthenticationError } from "../errors";
+import { waitForConfigChange } from "./config-waiters";
+import type { AuthenticatedDevice } from "./credentials";
+import { type DesiredConfigWithHash, desiredConfigFor } from "./desired-config";
+
+/** Stores what the agent reports: host facts, status, the config and bytecode it runs, when it was seen. */
+async function recordCheckIn(db: Db, device: AuthenticatedDevice, body: CheckInRequest) {
+  const { host, status } = body;
+  const bytecode = status.bytecode_sha256
+    ? await db.bytecode.findUnique({ where: { sha256: status.bytecode_sha256 }, select: { id: true } })
+    : null;
+  await db.device.update({
+    where: { id: device.id },
+    data: {
+      lastSeenAt: new Date(),
+      hostname: host.hostname,
+      kernelRelease: host.kernel_release,
+      os: host.os,
+      agentVersion: host.agent_version,
+      configHashApplied: status.config_hash_applied,
+      statusReport: status,
+      // The agent's own built-in object has no row: then no bytecode is recorded.
+      bytecodeId: bytecode?.id ?? null,
+      status: status.health === "degraded" || status.errors.length > 0 ? "degraded" : "online",
+    },
+  });
+}
+
+/** The device as it is now: a move changes its plan, a delete unenrolls it while it waits. */
+async function currentDevice(db: Db, id: string) {
+  const device = await db.device.findUnique({
+    where: { id },
+    select: { id: true, name: true, planId: true, kernelRelease: true },
+  });
+  if (!device) throw new AuthenticationError("This device was deleted from the console; enroll again");
+  return device;
+}
+
+function answer(
+  device: { id: string; name: string },
+  desired: DesiredConfigWithHash,
+  applied: string | null,
+): CheckInResponse {
+  return {
+    device: { id: device.id, name: device.name },
+    config: desired.config,
+    config_hash: desired.hash,
+    changed: desired.hash !== applied,
+  };
+}
+
+/**
+ * A check-in: records the report, then answers at once if the desired config differs from what the agent
+ * applied (or `wait_ms` is 0); otherwise holds the request until an announced change moves the hash, the
+ * wait ends, or the agent hangs up.
+ */
+export async function checkIn(
+  db: Db,
+  authenticated: AuthenticatedDevice,
+  body: CheckInRequest,
+  signal?: AbortSignal,
+): Promise<CheckInResponse> {
+  await recordCheckIn(db, authenticated, body);
+  const applied = body.status.config_hash_applied;
+  const deadline = Date.now() + body.wait_ms;
+  let device = await currentDevice(db, authenticated.id);
+  for (;;) {
+    // Listening starts before the config is computed, so a change committed meanwhile is not missed.
+    const waiter = waitForConfigChange(device.id, device.planId);
+    let desired: DesiredConfigWithHash;
+    try {
+      desired = await desiredConfigFor(db, device);
+    } catch (error) {
+      waiter.cancel();
+      throw error;
+    }
+    const remaining = deadline - Date.now();
+    if (desired.hash !== applied || remaining <= 0 || signal?.aborted) {
+      waiter.cancel();
+      return answer(device, desired, applied);
+    }
+    if (!waiter.fired) {
+      const outcome = await waitUntil(waiter.changed, remaining, signal);
+      if (outcome !== "changed") {
+        waiter.cancel();
+        return answer(device, desired, applied);
+      }
+    }
+    device = await currentDevice(db, device.id);
+  }
+}
+
+function waitUntil(
+  changed: Promise<void>,
+  ms: number,
+  signal: AbortSignal | undefined,
+): Promise<"changed" | "timeout" | "aborted"> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => finish("timeout"), ms);
+    const onAbort = () => finish("aborted");
+    signal?.addEventListener("abort", onAbort, { once: true });
+    void changed.then(() => finish("changed"));
+    function finish(outcome: "changed" | "timeout" | "aborted") {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      resolve(outcome);
+    }
+  });
+}

@@ -1,0 +1,119 @@
+import { createHash } from "node:crypto";
+import type { DesiredConfig, SinkConfig } from "@kernflow/protocol";
+import type { Db, Tx } from "../db";
+import { chooseBytecode } from "../services/bytecode";
+import { effectiveCaptureRule } from "../services/capture-rules";
+import { onConfigChange } from "./config-bus";
+
+/** How often an agent drains its maps and ships records when nothing says otherwise. */
+export const DEFAULT_INTERVAL_MS = 10_000;
+
+export interface DesiredConfigWithHash {
+  config: DesiredConfig;
+  hash: string;
+}
+
+/** JSON with object keys sorted at every level, so equal configs always hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function hashDesiredConfig(config: DesiredConfig): string {
+  return createHash("sha256").update(canonicalJson(config)).digest("hex");
+}
+
+/** Enabled export targets of the device's plan plus the global ones (no plan), in a stable order. */
+async function sinksFor(db: Db | Tx, planId: string): Promise<SinkConfig[]> {
+  const targets = await db.exportTarget.findMany({
+    where: { enabled: true, OR: [{ planId }, { planId: null }] },
+    select: { id: true, kind: true, url: true, enterpriseId: true },
+    orderBy: { id: "asc" },
+  });
+  return targets.map((t) => ({ id: t.id, kind: t.kind, url: t.url, enterprise_id: t.enterpriseId }));
+}
+
+/**
+ * The parts of a desired config that many devices share (bytecode per kernel, sinks per plan), kept until
+ * the next announced change and for at most a second: when a plan-wide change wakes thousands of waiting
+ * check-ins at once, they share one query for each instead of each running its own.
+ */
+const SHARED_PARTS_TTL_MS = 1000;
+interface SharedParts {
+  bornAt: number;
+  generation: number;
+  values: Map<string, Promise<unknown>>;
+}
+const sharedByDb = new WeakMap<object, SharedParts>();
+// Bumped by every announced change: parts loaded before it are not handed out after it.
+let generation = 0;
+// Subscribed once, on first use, for the life of the process.
+let listening = false;
+
+function shared<T>(db: Db | Tx, key: string, load: () => Promise<T>): Promise<T> {
+  if (!listening) {
+    listening = true;
+    onConfigChange(() => {
+      generation += 1;
+    });
+  }
+  let parts = sharedByDb.get(db);
+  const now = Date.now();
+  if (!parts || parts.generation !== generation || now - parts.bornAt > SHARED_PARTS_TTL_MS) {
+    parts = { bornAt: now, generation, values: new Map() };
+    sharedByDb.set(db, parts);
+  }
+  let value = parts.values.get(key) as Promise<T> | undefined;
+  if (!value) {
+    value = load();
+    parts.values.set(key, value);
+    const entries = parts.values;
+    // A failed load is not shared with later callers.
+    value.catch(() => entries.delete(key));
+  }
+  return value;
+}
+
+/**
+ * What the console wants this device to run: its effective capture rule, the bytecode chosen for its
+ * kernel, the export sinks of its plan, and the default interval; with the SHA-256 of its canonical JSON.
+ */
+export async function desiredConfigFor(
+  db: Db | Tx,
+  device: { id: string; planId: string; kernelRelease: string | null },
+): Promise<DesiredConfigWithHash> {
+  const [rule, bytecode, sinks] = await Promise.all([
+    effectiveCaptureRule(db, device.id),
+    device.kernelRelease
+      ? shared(db, `bytecode:${device.kernelRelease}`, () =>
+          chooseBytecode(db, device.kernelRelease as string),
+        )
+      : Promise.resolve(null),
+    shared(db, `sinks:${device.planId}`, () => sinksFor(db, device.planId)),
+  ]);
+  const config: DesiredConfig = {
+    capture: {
+      include: rule.include,
+      exclude: rule.exclude,
+      sample_rate: rule.sampleRate,
+      interval_ms: DEFAULT_INTERVAL_MS,
+    },
+    bytecode: bytecode
+      ? {
+          sha256: bytecode.sha256,
+          name: bytecode.name,
+          size: bytecode.size,
+          kernel_match: bytecode.kernelMatch,
+        }
+      : null,
+    sinks,
+    flow_destination: { kind: "console" },
+  };
+  return { config, hash: hashDesiredConfig(config) };
+}

@@ -1,0 +1,10 @@
+// The agent protocol's server side (protocol: @kernflow/protocol agent-protocol.ts).
+export {
+  announceConfigChange,
+  onConfigChange,
+  startConfigChangeRelay,
+  stopConfigChangeRelay,
+} from "./config-bus";
+export { type AuthenticatedDevice, authenticateAgent } from "./credentials";
+export { desiredConfigFor, hashDesiredConfig } from "./desired-config";
+export { type AgentDeps, handleAgentRequest } from "./handler";
