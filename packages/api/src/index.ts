@@ -1,6 +1,14 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "./root";
 
+export {
+  type AgentDeps,
+  type AuthenticatedDevice,
+  authenticateAgent,
+  handleAgentRequest,
+  startConfigChangeRelay,
+  stopConfigChangeRelay,
+} from "./agent";
 export type { ApiDeps, Context } from "./context";
 export { createContext } from "./context";
 export * from "./errors";

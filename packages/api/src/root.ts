@@ -1,6 +1,8 @@
 import { apiTokensRouter } from "./routers/api-tokens/api-tokens.router";
 import { auditRouter } from "./routers/audit/audit.router";
 import { authRouter } from "./routers/auth/auth.router";
+import { devicesRouter } from "./routers/devices/devices.router";
+import { enrollmentTokensRouter } from "./routers/enrollment-tokens/enrollment-tokens.router";
 import { plansRouter } from "./routers/plans/plans.router";
 import { usersRouter } from "./routers/users/users.router";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
@@ -11,6 +13,8 @@ export const appRouter = createTRPCRouter({
   apiTokens: apiTokensRouter,
   plans: plansRouter,
   audit: auditRouter,
+  enrollmentTokens: enrollmentTokensRouter,
+  devices: devicesRouter,
 });
 
 export type AppRouter = typeof appRouter;
