@@ -1,3 +1,4 @@
+import { startConfigChangeRelay } from "@kernflow/api";
 import { createPrismaClient } from "@kernflow/db";
 import { z } from "zod";
 
@@ -14,7 +15,12 @@ const holder = globalThis as typeof globalThis & { kernflowPrisma?: PrismaClient
 
 export function serverDb(): PrismaClient {
   if (!holder.kernflowPrisma) {
-    holder.kernflowPrisma = createPrismaClient(databaseUrlSchema.parse(process.env.DATABASE_URL));
+    const url = databaseUrlSchema.parse(process.env.DATABASE_URL);
+    holder.kernflowPrisma = createPrismaClient(url);
+    // Config changes made in this process reach agents long-polling on other console processes, and back.
+    startConfigChangeRelay(url).catch((error: unknown) =>
+      console.error("[kernflow] config-change relay unavailable; changes stay local to this process", error),
+    );
   }
   return holder.kernflowPrisma;
 }
