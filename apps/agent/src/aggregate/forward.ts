@@ -1,0 +1,231 @@
+import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import { agentPaths, type FlowRecord, flowBatchResponseSchema } from "@kernflow/protocol";
+import type { Origin } from "./join";
+
+const gzipAsync = promisify(gzip);
+
+/**
+ * Forwards joined records to the console over the agent protocol, in batches attributed to the credential
+ * the records arrived with: the console authenticates the real device, the aggregator adds no auth of
+ * its own. A batch's id is derived from the ids of the records in it, so a retry (or the same records
+ * cut the same way again) is recognised by the console's idempotent ingest and never stored twice.
+ */
+export interface ForwarderOptions {
+  serverUrl: string;
+  /** Records per batch sent (the protocol allows 100 000). */
+  maxBatchRecords: number;
+  /** Records held for sending at most (buffers, queue, in flight); beyond it the aggregator answers 429. */
+  maxQueuedRecords: number;
+  concurrency: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+  log: (msg: string) => void;
+}
+
+export interface ForwardMetrics {
+  /** Records the console accepted (or already had: a duplicate batch). */
+  forwarded: number;
+  /** Records given up: the console refused their batch for good (bad credential, bad input). */
+  dropped: number;
+  batches_sent: number;
+  batches_duplicate: number;
+  retries: number;
+  queued: number;
+  last_error: string | null;
+}
+
+interface Batch {
+  sender: number;
+  batchId: string;
+  records: FlowRecord[];
+}
+
+/** A UUID (RFC 9562 version 8, "custom") from a SHA-256: the same input always names the same batch. */
+export function derivedUuid(material: string): string {
+  const bytes = createHash("sha256").update(material).digest().subarray(0, 16);
+  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x80;
+  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+class PermanentRefusal extends Error {}
+
+export class ConsoleForwarder {
+  private readonly credentials: string[] = [];
+  private readonly slots = new Map<string, number>();
+  private readonly buffers = new Map<number, { records: FlowRecord[]; ids: string[] }>();
+  private readonly queue: Batch[] = [];
+  private readonly counts = {
+    forwarded: 0,
+    dropped: 0,
+    batches_sent: 0,
+    batches_duplicate: 0,
+    retries: 0,
+  };
+  private lastError: string | null = null;
+  private bufferedRecords = 0;
+  private queuedRecords = 0;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly options: ForwarderOptions) {}
+
+  /** A small number standing for a credential, so held records do not each carry the secret. */
+  senderSlot(credential: string): number {
+    let slot = this.slots.get(credential);
+    if (slot === undefined) {
+      slot = this.credentials.length;
+      this.credentials.push(credential);
+      this.slots.set(credential, slot);
+    }
+    return slot;
+  }
+
+  /** Whether more records may be accepted from agents now (else they are told to retry later). */
+  hasRoomFor(records: number): boolean {
+    return this.held() + records <= this.options.maxQueuedRecords;
+  }
+
+  push(record: FlowRecord, origin: Origin): void {
+    let buffer = this.buffers.get(origin.sender);
+    if (buffer === undefined) {
+      buffer = { records: [], ids: [] };
+      this.buffers.set(origin.sender, buffer);
+    }
+    buffer.records.push(record);
+    buffer.ids.push(origin.id);
+    this.bufferedRecords++;
+    if (buffer.records.length >= this.options.maxBatchRecords) this.cut(origin.sender);
+  }
+
+  /** Turns every partly filled buffer into a batch (called on a timer, and at shutdown). */
+  cutAll(): void {
+    for (const sender of [...this.buffers.keys()]) this.cut(sender);
+  }
+
+  metrics(): ForwardMetrics {
+    return { ...this.counts, queued: this.held(), last_error: this.lastError };
+  }
+
+  /** Sends batches until `signal` aborts; then returns once in-flight sends ended. */
+  async run(signal: AbortSignal): Promise<void> {
+    const workers = Array.from({ length: this.options.concurrency }, () => this.work(signal));
+    await Promise.all(workers);
+  }
+
+  /** Resolves when nothing is buffered, queued or in flight, or when `signal` aborts. */
+  async drained(signal: AbortSignal): Promise<boolean> {
+    while (!signal.aborted) {
+      if (this.held() === 0) return true;
+      await sleep(20, undefined, { signal }).catch(() => {});
+    }
+    return this.held() === 0;
+  }
+
+  private held(): number {
+    return this.bufferedRecords + this.queuedRecords;
+  }
+
+  private cut(sender: number): void {
+    const buffer = this.buffers.get(sender);
+    if (buffer === undefined || buffer.records.length === 0) return;
+    this.buffers.delete(sender);
+    this.bufferedRecords -= buffer.records.length;
+    this.queuedRecords += buffer.records.length;
+    const credentialDigest = createHash("sha256")
+      .update(this.credentials[sender] as string)
+      .digest("hex");
+    const batchId = derivedUuid(`${credentialDigest}\n${buffer.ids.join("\n")}`);
+    this.queue.push({ sender, batchId, records: buffer.records });
+    this.wake?.();
+  }
+
+  private async work(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const batch = this.queue.shift();
+      if (batch === undefined) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            this.wake = null;
+            signal.removeEventListener("abort", done);
+            resolve();
+          };
+          this.wake = done;
+          signal.addEventListener("abort", done, { once: true });
+        });
+        continue;
+      }
+      try {
+        await this.deliver(batch, signal);
+      } finally {
+        this.queuedRecords -= batch.records.length;
+      }
+    }
+  }
+
+  /** Sends one batch until the console takes it or refuses it for good. */
+  private async deliver(batch: Batch, signal: AbortSignal): Promise<void> {
+    const body = await gzipAsync(JSON.stringify({ batch_id: batch.batchId, records: batch.records }));
+    let delayMs = this.options.retryMinMs;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) this.counts.retries++;
+      try {
+        const duplicate = await this.post(batch, body, signal);
+        this.counts.batches_sent++;
+        if (duplicate) this.counts.batches_duplicate++;
+        this.counts.forwarded += batch.records.length;
+        this.lastError = null;
+        return;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (error instanceof PermanentRefusal) {
+          this.counts.dropped += batch.records.length;
+          this.lastError = message;
+          this.options.log(`forward: dropped ${batch.records.length} record(s): ${message}`);
+          return;
+        }
+        if (this.lastError !== message) this.options.log(`forward: ${message}; retrying`);
+        this.lastError = message;
+        const retryAfter = (error as { retryAfterMs?: number }).retryAfterMs;
+        // Retried without end while running: the console being away must not lose records. At shutdown
+        // the caller decides how long to wait; what is still unsent then is reported, not hidden.
+        if (signal.aborted) {
+          this.counts.dropped += batch.records.length;
+          return;
+        }
+        await sleep(retryAfter ?? delayMs, undefined, { signal }).catch(() => {});
+        delayMs = Math.min(delayMs * 2, this.options.retryMaxMs);
+      }
+    }
+  }
+
+  private async post(batch: Batch, body: Buffer, signal: AbortSignal): Promise<boolean> {
+    const response = await fetch(new URL(agentPaths.flows, this.options.serverUrl), {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${this.credentials[batch.sender]}`,
+        "content-type": "application/json",
+        "content-encoding": "gzip",
+      },
+      body,
+      signal,
+    });
+    const text = await response.text();
+    if (response.ok) {
+      const parsed = flowBatchResponseSchema.safeParse(JSON.parse(text));
+      if (!parsed.success) throw new Error(`console answered an unexpected body: ${text.slice(0, 200)}`);
+      return parsed.data.duplicate;
+    }
+    const reason = `console answered HTTP ${response.status}: ${text.slice(0, 300)}`;
+    if (response.status === 429 || response.status >= 500) {
+      const seconds = Number(response.headers.get("retry-after"));
+      const error = new Error(reason) as Error & { retryAfterMs?: number };
+      if (Number.isFinite(seconds) && seconds > 0) error.retryAfterMs = Math.min(seconds * 1000, 60_000);
+      throw error;
+    }
+    throw new PermanentRefusal(reason);
+  }
+}

@@ -1,0 +1,241 @@
+import type { Endpoint, FlowRecord } from "@kernflow/protocol";
+
+/**
+ * Joins the two sides of one conversation direction: the record of the host that sent it (vantage
+ * `src`, which knows the sending process) and the record of the host that received it (vantage `dst`,
+ * which knows the receiving process). Each gets the other end's process and container metadata; both are
+ * kept (no de-duplication, they are two observations).
+ *
+ * Memory is bounded twice: a record waits at most `windowMs` for its partner (then it is forwarded
+ * unjoined), and at most `maxEntries` records are held at all (beyond that the oldest leaves early,
+ * unjoined). What a side taught about a conversation (its endpoint) is remembered as long as one of its
+ * records is held, so a partner arriving after the first side left still gets joined.
+ */
+export interface JoinOptions {
+  windowMs: number;
+  maxEntries: number;
+  /** Intervals of two hosts are drained at different moments and clocks differ: this much apart still overlaps. */
+  slackMs: number;
+  now?: () => number;
+}
+
+/** Where a record came from: the sender's credential slot and a stable id (source batch id + index). */
+export interface Origin {
+  sender: number;
+  id: string;
+}
+
+export type JoinOutcome = "joined" | "unjoined" | "evicted";
+
+export type EmitJoined = (record: FlowRecord, origin: Origin, outcome: JoinOutcome) => void;
+
+export interface JoinMetrics {
+  received: number;
+  joined: number;
+  unjoined: number;
+  /** Unjoined because the entry cap was reached before their window ended. */
+  evicted: number;
+  /** Records waiting for a partner now. */
+  waiting: number;
+  /** Records held (waiting, or remembered as a partner for later arrivals), at most maxEntries. */
+  held: number;
+  conversations: number;
+  /** held / maxEntries. */
+  occupancy: number;
+}
+
+/** What one side said about its own end of a conversation, merged over its records. */
+interface Side {
+  endpoint: Endpoint;
+  startMs: number;
+  endMs: number;
+}
+
+interface Held {
+  record: FlowRecord;
+  origin: Origin;
+  key: string;
+  startMs: number;
+  endMs: number;
+  deadline: number;
+  /** Already forwarded (joined on arrival or later); still held so its conversation is remembered. */
+  done: boolean;
+}
+
+interface Conversation {
+  src: Side | null;
+  dst: Side | null;
+  waitingSrc: Held[];
+  waitingDst: Held[];
+  /** Held records of this conversation; it is forgotten when the last one leaves. */
+  held: number;
+}
+
+/** The process and container fields a side knows only about its own end. */
+const processFields = ["pid", "process_name", "process_cmdline", "container_id", "container_name"] as const;
+
+function fillProcess(target: Endpoint, from: Endpoint): void {
+  for (const field of processFields) {
+    const value = from[field];
+    if (value !== null) (target as Record<string, unknown>)[field] = value;
+  }
+}
+
+function overlaps(side: Side, startMs: number, endMs: number, slackMs: number): boolean {
+  return side.startMs <= endMs + slackMs && startMs <= side.endMs + slackMs;
+}
+
+function mergeSide(side: Side | null, endpoint: Endpoint, startMs: number, endMs: number): Side {
+  if (side === null) return { endpoint, startMs, endMs };
+  side.endpoint = endpoint;
+  if (startMs < side.startMs) side.startMs = startMs;
+  if (endMs > side.endMs) side.endMs = endMs;
+  return side;
+}
+
+/** The conversation direction: a record of either vantage of the same packets has the same key. */
+export function conversationKey(r: FlowRecord): string {
+  return `${r.protocol}|${r.src_addr}|${r.src_port}|${r.dst_addr}|${r.dst_port}`;
+}
+
+export class FlowJoiner {
+  private readonly conversations = new Map<string, Conversation>();
+  /** Held records in arrival order; deadlines are arrival + window, so the head always expires first. */
+  private queue: Held[] = [];
+  private head = 0;
+  private waitingCount = 0;
+  private readonly now: () => number;
+  private readonly counts = { received: 0, joined: 0, unjoined: 0, evicted: 0 };
+
+  constructor(
+    private readonly options: JoinOptions,
+    private readonly emit: EmitJoined,
+  ) {
+    if (!(options.windowMs >= 0)) throw new RangeError("windowMs must be at least 0");
+    if (!(options.maxEntries >= 1)) throw new RangeError("maxEntries must be at least 1");
+    this.now = options.now ?? Date.now;
+  }
+
+  add(record: FlowRecord, origin: Origin): void {
+    this.counts.received++;
+    const now = this.now();
+    while (this.heldCount() >= this.options.maxEntries) this.release(true);
+    const key = conversationKey(record);
+    let conversation = this.conversations.get(key);
+    if (conversation === undefined) {
+      conversation = { src: null, dst: null, waitingSrc: [], waitingDst: [], held: 0 };
+      this.conversations.set(key, conversation);
+    }
+    const startMs = Date.parse(record.ts_start);
+    const endMs = Date.parse(record.ts_end);
+    const held: Held = {
+      record,
+      origin,
+      key,
+      startMs,
+      endMs,
+      deadline: now + this.options.windowMs,
+      done: false,
+    };
+    const { slackMs } = this.options;
+    if (record.vantage === "src") {
+      conversation.src = mergeSide(conversation.src, record.src, startMs, endMs);
+      // Destination-side records waiting for this one learn the sending process.
+      conversation.waitingDst = this.settle(conversation.waitingDst, (waiting) => {
+        if (!overlaps(conversation.src as Side, waiting.startMs, waiting.endMs, slackMs)) return false;
+        fillProcess(waiting.record.src, record.src);
+        return true;
+      });
+      if (conversation.dst !== null && overlaps(conversation.dst, startMs, endMs, slackMs)) {
+        fillProcess(record.dst, conversation.dst.endpoint);
+        held.done = true;
+      } else conversation.waitingSrc.push(held);
+    } else {
+      conversation.dst = mergeSide(conversation.dst, record.dst, startMs, endMs);
+      conversation.waitingSrc = this.settle(conversation.waitingSrc, (waiting) => {
+        if (!overlaps(conversation.dst as Side, waiting.startMs, waiting.endMs, slackMs)) return false;
+        fillProcess(waiting.record.dst, record.dst);
+        return true;
+      });
+      if (conversation.src !== null && overlaps(conversation.src, startMs, endMs, slackMs)) {
+        fillProcess(record.src, conversation.src.endpoint);
+        held.done = true;
+      } else conversation.waitingDst.push(held);
+    }
+    conversation.held++;
+    this.queue.push(held);
+    if (held.done) {
+      this.counts.joined++;
+      this.emit(record, origin, "joined");
+    } else this.waitingCount++;
+  }
+
+  /** Forwards, unjoined, every record whose window has passed. */
+  expire(): void {
+    const now = this.now();
+    while (this.head < this.queue.length && (this.queue[this.head] as Held).deadline <= now) {
+      this.release(false);
+    }
+  }
+
+  /** Forwards everything still waiting (shutdown) and forgets every conversation. */
+  flushAll(): void {
+    while (this.head < this.queue.length) this.release(false);
+  }
+
+  metrics(): JoinMetrics {
+    const held = this.heldCount();
+    return {
+      ...this.counts,
+      waiting: this.waitingCount,
+      held,
+      conversations: this.conversations.size,
+      occupancy: held / this.options.maxEntries,
+    };
+  }
+
+  private heldCount(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Emits the waiting records that `joins` fills, keeps the others waiting. */
+  private settle(waiting: Held[], joins: (held: Held) => boolean): Held[] {
+    if (waiting.length === 0) return waiting;
+    const still: Held[] = [];
+    for (const held of waiting) {
+      if (joins(held)) {
+        held.done = true;
+        this.waitingCount--;
+        this.counts.joined++;
+        this.emit(held.record, held.origin, "joined");
+      } else still.push(held);
+    }
+    return still;
+  }
+
+  /** Lets the oldest held record go: forwarded unjoined if it still waited. */
+  private release(evicted: boolean): void {
+    const held = this.queue[this.head] as Held;
+    this.queue[this.head] = undefined as unknown as Held;
+    this.head++;
+    // Compact now and then so the array does not grow without end.
+    if (this.head > 65_536 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    const conversation = this.conversations.get(held.key) as Conversation;
+    if (!held.done) {
+      held.done = true;
+      this.waitingCount--;
+      const list = held.record.vantage === "src" ? conversation.waitingSrc : conversation.waitingDst;
+      // Per conversation, records wait in arrival order too, so this one is first.
+      const at = list.indexOf(held);
+      if (at >= 0) list.splice(at, 1);
+      if (evicted) this.counts.evicted++;
+      else this.counts.unjoined++;
+      this.emit(held.record, held.origin, evicted ? "evicted" : "unjoined");
+    }
+    conversation.held--;
+    if (conversation.held === 0) this.conversations.delete(held.key);
+  }
+}
