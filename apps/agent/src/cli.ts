@@ -6,6 +6,7 @@ import { BytecodeError, MissingKernelFeatureError, MissingPrivilegeError } from 
 import { type CaptureFlags, parseCaptureFlags, UsageError, wantsHelp } from "./cli-flags";
 import type { CaptureOptions } from "./roles/capture";
 import { createStdoutSink } from "./sinks";
+import { IpfixSink } from "./sinks/ipfix";
 
 /** Exit codes of CONTRACTS.md §2. */
 export const exitCode = { ok: 0, failure: 1, usage: 2, privilege: 3 } as const;
@@ -38,7 +39,7 @@ Commands:
   capture    capture flows on matching interfaces and print them (standalone)
   enroll     exchange an enrollment token for agent credentials   (not implemented yet)
   run        connected mode: check in, apply pushed config, ship   (not implemented yet)
-  aggregate  join source and destination records from many agents  (not implemented yet)
+  aggregate  join source and destination records from many agents, forward to the console
   kubetags   watch Kubernetes and map IPs/containers to objects    (not implemented yet)
 
 Run '${program} <command> --help' for a command's flags.
@@ -60,7 +61,9 @@ Flags:
   --format FORMAT        ndjson (one JSON record per line) or table (default: table on a terminal, else ndjson)
   --bytecode FILE        BPF object to load instead of the built-in bpf/build/kernflow.bpf.o
   --export URL           also send records to ipfix://HOST:PORT, ipfix+tcp://HOST:PORT or
-                         nats://HOST:PORT/SUBJECT (repeatable; not implemented yet)
+                         nats://HOST:PORT/SUBJECT (repeatable; nats is not available in this build).
+                         IPFIX options: ?pen=N private enterprise number of kernflow's fields
+                         (default 4294967040, a placeholder), ?mtu=BYTES largest message (default 1400)
   --device NAME          device name put in every record (default: this host's name)
   --map-entries N        capacity of the kernel flow map (default chosen by the capture engine)
   -h, --help             show this help
@@ -76,10 +79,6 @@ const laterCommands: Record<string, { usage: string; issue: string }> = {
   run: {
     usage: `Usage: ${program} run [--server URL] [--state-dir DIR]`,
     issue: "connected mode: checks in, applies pushed configuration live and ships records",
-  },
-  aggregate: {
-    usage: `Usage: ${program} aggregate --listen HOST:PORT`,
-    issue: "joins source- and destination-side records from many capture agents",
   },
   kubetags: {
     usage: `Usage: ${program} kubetags`,
@@ -120,11 +119,16 @@ async function runCaptureCommand(flags: CaptureFlags, io: CliIo): Promise<number
   io.signal.addEventListener("abort", onSignal, { once: true });
   const timer = flags.durationMs === null ? null : setTimeout(() => stop.abort(), flags.durationMs);
   const sink = createStdoutSink(flags.format, io.stdout);
+  const exportSinks = flags.exports.flatMap((target) =>
+    target.kind === "nats" ? [] : [new IpfixSink(target, log)],
+  );
   let readerGone = false;
   const onRecords = async (records: FlowRecord[]) => {
     if (readerGone) return;
     try {
       await sink.write(records);
+      // Export sinks queue and return at once: a slow or absent collector never holds up the drain.
+      for (const exportSink of exportSinks) await exportSink.write(records);
     } catch (error) {
       // `capture | head` closing the pipe means the reader has seen enough: stop cleanly, exit 0.
       if ((error as NodeJS.ErrnoException).code !== "EPIPE") throw error;
@@ -149,6 +153,7 @@ async function runCaptureCommand(flags: CaptureFlags, io: CliIo): Promise<number
       stop.signal,
     );
     await sink.close();
+    await Promise.all(exportSinks.map((exportSink) => exportSink.close()));
     if (summary !== undefined)
       log(`capture ended: ${inspect(summary, { breakLength: Number.POSITIVE_INFINITY })}`);
     return exitCode.ok;
@@ -214,12 +219,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stdout.write(captureHelp);
       return exitCode.ok;
     }
-    if (flags.exports.length > 0) {
+    const nats = flags.exports.find((e) => e.kind === "nats");
+    if (nats !== undefined) {
       return usageFailure(
         io,
         command,
-        `export not implemented yet: --export ${flags.exports.map((e) => e.kind).join(", ")} is a later issue; ` +
-          "run without --export to print records to stdout",
+        "nats export: not available in this build; use ipfix:// or ipfix+tcp://",
       );
     }
     const missing = missingCaptureCapabilities(
@@ -233,6 +238,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return exitCode.privilege;
     }
     return runCaptureCommand(flags, io);
+  }
+  if (command === "aggregate") {
+    const { runAggregateCommand } = await import("./roles/aggregate-command");
+    return runAggregateCommand(rest, io);
   }
   const later = laterCommands[command];
   if (later !== undefined) {
