@@ -59,9 +59,15 @@ const patternListFlag = z.array(z.string()).transform((values, ctx) => {
   return patterns;
 });
 
+/** IPFIX options from the URL query: `?pen=N` (private enterprise number), `?mtu=BYTES` (largest message). */
+export interface IpfixUrlOptions {
+  enterpriseId?: number;
+  maxMessageBytes?: number;
+}
+
 export type ExportTarget =
-  | { kind: "ipfix-udp"; host: string; port: number }
-  | { kind: "ipfix-tcp"; host: string; port: number }
+  | ({ kind: "ipfix-udp"; host: string; port: number } & IpfixUrlOptions)
+  | ({ kind: "ipfix-tcp"; host: string; port: number } & IpfixUrlOptions)
   | { kind: "nats"; host: string; port: number; subject: string };
 
 const ipfixDefaultPort = 4739;
@@ -80,7 +86,8 @@ export function parseExportUrl(text: string): ExportTarget {
     );
   }
   if (url.hostname === "") throw new UsageError(`--export "${text}" has no host`);
-  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
+  const ipfix = url.protocol === "ipfix:" || url.protocol === "ipfix+tcp:";
+  if (url.username !== "" || url.password !== "" || (url.search !== "" && !ipfix) || url.hash !== "") {
     throw new UsageError(`--export "${text}" must not carry credentials, a query or a fragment`);
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
@@ -91,7 +98,9 @@ export function parseExportUrl(text: string): ExportTarget {
         throw new UsageError(`--export "${text}": an IPFIX collector URL has no path`);
       }
       const port = url.port === "" ? ipfixDefaultPort : Number(url.port);
-      return { kind: url.protocol === "ipfix:" ? "ipfix-udp" : "ipfix-tcp", host, port };
+      if (port < 1) throw new UsageError(`--export "${text}": port must be between 1 and 65535`);
+      const kind = url.protocol === "ipfix:" ? "ipfix-udp" : "ipfix-tcp";
+      return { kind, host, port, ...parseIpfixQuery(url.searchParams, text) };
     }
     case "nats:": {
       const subject = decodeURIComponent(url.pathname.replace(/^\//, ""));
@@ -107,6 +116,39 @@ export function parseExportUrl(text: string): ExportTarget {
         `--export "${text}": unsupported scheme "${url.protocol.replace(/:$/, "")}"; use ipfix, ipfix+tcp or nats`,
       );
   }
+}
+
+const ipfixQuerySchema = z
+  .object({
+    pen: z
+      .string()
+      .regex(/^\d+$/, "pen must be a whole number")
+      .transform(Number)
+      .pipe(z.number().int().min(1, "pen must be at least 1").max(4294967295, "pen must fit 32 bits"))
+      .optional(),
+    mtu: z
+      .string()
+      .regex(/^\d+$/, "mtu must be a whole number of bytes")
+      .transform(Number)
+      .pipe(z.number().int().min(1000, "mtu must be at least 1000").max(65000, "mtu must be at most 65000"))
+      .optional(),
+  })
+  .strict();
+
+function parseIpfixQuery(params: URLSearchParams, text: string): IpfixUrlOptions {
+  const parsed = ipfixQuerySchema.safeParse(Object.fromEntries(params));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const message =
+      issue?.code === "unrecognized_keys"
+        ? `unknown option ${issue.keys.join(", ")}; use pen or mtu`
+        : issue?.message;
+    throw new UsageError(`--export "${text}": ${message}`);
+  }
+  return {
+    ...(parsed.data.pen === undefined ? {} : { enterpriseId: parsed.data.pen }),
+    ...(parsed.data.mtu === undefined ? {} : { maxMessageBytes: parsed.data.mtu }),
+  };
 }
 
 const exportListFlag = z.array(z.string()).transform((values, ctx) => {
