@@ -22,6 +22,8 @@ export {
   ensureBootstrapAdmin,
   InvalidBootstrapEnvError,
 } from "./services/bootstrap";
+export { chooseBytecode, registerDefaultBytecode } from "./services/bytecode";
+export { effectiveCaptureRule } from "./services/capture-rules";
 export { FixedWindowRateLimiter } from "./services/rate-limit";
 
 /** Input types of every procedure, e.g. `RouterInputs["plans"]["create"]`. */
