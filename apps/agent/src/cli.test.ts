@@ -65,12 +65,21 @@ describe("runCli", () => {
     expect(loaded).toBe(false);
   });
 
-  it("refuses --export with exit 2 and says exporting is not implemented yet", async () => {
+  it("refuses --export nats:// with exit 2: NATS export is not in this build", async () => {
     const t = io();
-    expect(await runCli(["capture", "--interfaces", "lo", "--export", "ipfix://127.0.0.1:4739"], t.io)).toBe(
+    expect(await runCli(["capture", "--interfaces", "lo", "--export", "nats://127.0.0.1:4222/f"], t.io)).toBe(
       2,
     );
-    expect(t.err()).toContain("export not implemented yet");
+    expect(t.err()).toContain("nats export: not available in this build");
+  });
+
+  it("refuses an IPFIX export URL with an unknown option or a zero port, naming it", async () => {
+    const t = io();
+    expect(await runCli(["capture", "--interfaces", "lo", "--export", "ipfix://h:4739?foo=1"], t.io)).toBe(2);
+    expect(t.err()).toContain("unknown option foo");
+    const u = io();
+    expect(await runCli(["capture", "--interfaces", "lo", "--export", "ipfix+tcp://h:0"], u.io)).toBe(2);
+    expect(u.err()).toContain("port must be between 1 and 65535");
   });
 
   it("passes the parsed options to the capture role, prints its batches and stops it after --duration", async () => {
