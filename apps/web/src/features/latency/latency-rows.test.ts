@@ -81,13 +81,26 @@ describe("latencyRows", () => {
     ]);
   });
 
-  it("has no rows until the ranking query answers, and none for groups without records", () => {
-    expect(
-      latencyRows(["dst_process_name"], { p50: undefined, p95: undefined, p99: undefined, rtt: undefined }),
-    ).toEqual([]);
-    const empty = result("p95", [{ key: ["idle"], records: 0 }]);
-    expect(
-      latencyRows(["dst_process_name"], { p50: undefined, p95: empty, p99: undefined, rtt: undefined }),
-    ).toEqual([]);
+  it("has no rows before any answer, and none for a group without latency or RTT", () => {
+    const none = { p50: undefined, p95: undefined, p99: undefined, rtt: undefined };
+    expect(latencyRows(["dst_process_name"], none)).toEqual([]);
+    const unmeasured = result("p95", [{ key: ["unbound"], records: 4, summary: null }]);
+    expect(latencyRows(["dst_process_name"], { ...none, p95: unmeasured })).toEqual([]);
+  });
+
+  it("adds the groups only the RTT query returned after the latency ranking", () => {
+    const rows = latencyRows(["dst_process_name"], {
+      p50: undefined,
+      p95: result("p95", [{ key: ["nginx"], summary: 9 }]),
+      p99: undefined,
+      rtt: result("p50", [
+        { key: ["sshd"], summary: 0.5, records: 6 },
+        { key: ["nginx"], summary: 0.3 },
+      ]),
+    });
+    expect(rows.map((row) => [row.label, row.p95, row.rtt, row.records])).toEqual([
+      ["nginx", 9, 0.3, 1],
+      ["sshd", null, 0.5, 6],
+    ]);
   });
 });

@@ -25,31 +25,33 @@ const idOf = (other: boolean, key: ReadonlyArray<string | null>) => (other ? "ot
 
 /**
  * Joins the per-group summaries of separate queries (one per percentile, one for RTT) by group key. The
- * rows are the groups of the p95 query, the one the page ranks by; a group another query did not return
- * (it was outside that query's top N, or had no RTT samples) shows no value there rather than a wrong one.
+ * rows are the groups of the p95 query, then those only the RTT query returned (TCP without a measured
+ * request/response); a group another query did not return (outside its top N, or no samples) shows no
+ * value there rather than a wrong one, and a group with no latency or RTT at all has no row.
  */
 export function latencyRows(groupBy: readonly FlowDimension[], results: LatencyResults): LatencyRow[] {
-  const ranking = results.p95;
-  if (!ranking) return [];
   const summaries = (result: FlowQueryResult | undefined) =>
-    new Map((result?.series ?? []).map((series) => [idOf(series.other, series.key), series.summary]));
+    new Map((result?.series ?? []).map((series) => [idOf(series.other, series.key), series]));
   const p50 = summaries(results.p50);
+  const p95 = summaries(results.p95);
   const p99 = summaries(results.p99);
   const rtt = summaries(results.rtt);
-  return ranking.series
-    .filter((series) => series.records > 0)
-    .map((series) => {
-      const id = idOf(series.other, series.key);
-      return {
-        id,
-        key: series.key,
-        label: seriesLabel(groupBy, series),
-        other: series.other,
-        p50: p50.get(id) ?? null,
-        p95: series.summary,
-        p99: p99.get(id) ?? null,
-        rtt: rtt.get(id) ?? null,
-        records: series.records,
-      };
-    });
+  const ids = [...new Set([...p95.keys(), ...rtt.keys()])];
+  return ids.flatMap((id) => {
+    const series = p95.get(id) ?? rtt.get(id);
+    if (!series) return [];
+    const row: LatencyRow = {
+      id,
+      key: series.key,
+      label: seriesLabel(groupBy, series),
+      other: series.other,
+      p50: p50.get(id)?.summary ?? null,
+      p95: p95.get(id)?.summary ?? null,
+      p99: p99.get(id)?.summary ?? null,
+      rtt: rtt.get(id)?.summary ?? null,
+      records: series.records,
+    };
+    const measured = [row.p50, row.p95, row.p99, row.rtt].some((value) => value !== null);
+    return measured ? [row] : [];
+  });
 }
