@@ -7,3 +7,4 @@ export type { MigrateOptions, MigrationFile } from "./migrate";
 export { migrate, readMigrations } from "./migrate";
 export type { OpenDatabase, OpenDatabaseOptions } from "./open";
 export { openDatabase, parseDatabaseEnv } from "./open";
+export * from "./flows/index";
