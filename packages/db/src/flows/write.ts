@@ -1,0 +1,180 @@
+// Writing one flow batch: the idempotency row, the raw records (COPY or unnest) and the per-minute rollup
+// upsert, all in one transaction, so a batch is either wholly stored and remembered or not at all.
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { FlowRecord } from "@kernflow/protocol";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { columnType, recordColumns, recordRow, rollupDimensions } from "./columns";
+import { dayStart, FLOW_SCHEMA, type PartitionManager } from "./partitions";
+
+export type WriteMethod = "copy" | "unnest";
+
+export interface WriteBatchInput {
+  deviceId: string;
+  planId: string;
+  batchId: string;
+  records: readonly FlowRecord[];
+}
+export interface WriteBatchResult {
+  /** Records stored by this call, or by the earlier call when the batch is a duplicate. */
+  accepted: number;
+  duplicate: boolean;
+}
+
+export async function writeBatch(
+  pool: pg.Pool,
+  partitions: PartitionManager,
+  input: WriteBatchInput,
+  method: WriteMethod,
+): Promise<WriteBatchResult> {
+  const days = new Set<number>();
+  for (const r of input.records) days.add(dayStart(Date.parse(r.ts_start)));
+  await partitions.ensureDays(input.planId, days);
+
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    // A concurrent retry of the same batch waits here on the uncommitted key, then sees the conflict.
+    const inserted = await client.query(
+      `INSERT INTO ${FLOW_SCHEMA}.batches (batch_id, device_id, plan_id, records) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id`,
+      [input.batchId, input.deviceId, input.planId, input.records.length],
+    );
+    if (inserted.rowCount === 0) {
+      const earlier = await client.query<{ records: number }>(
+        `SELECT records FROM ${FLOW_SCHEMA}.batches WHERE batch_id = $1`,
+        [input.batchId],
+      );
+      await client.query("ROLLBACK");
+      return { accepted: earlier.rows[0]?.records ?? 0, duplicate: true };
+    }
+    if (input.records.length > 0) {
+      if (method === "copy") await copyRecords(client, input);
+      else await insertRecordsUnnest(client, input);
+      await upsertRollup(client, input);
+    }
+    await client.query("COMMIT");
+    return { accepted: input.records.length, duplicate: false };
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+// COPY text format: tab-separated, \N for null, backslash escapes for the four special characters.
+function copyText(value: string | number | null): string {
+  if (value === null) return "\\N";
+  if (typeof value === "number") return String(value);
+  return value.replace(/[\\\n\r\t]/g, (c) =>
+    c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t",
+  );
+}
+
+function* copyChunks(input: WriteBatchInput): Generator<string> {
+  let chunk = "";
+  for (const record of input.records) {
+    chunk += `${recordRow(record, input.planId, input.deviceId).map(copyText).join("\t")}\n`;
+    if (chunk.length > 1 << 20) {
+      yield chunk;
+      chunk = "";
+    }
+  }
+  if (chunk) yield chunk;
+}
+
+async function copyRecords(client: pg.PoolClient, input: WriteBatchInput): Promise<void> {
+  const stream = client.query(
+    copyFrom(`COPY ${FLOW_SCHEMA}.records (${recordColumns.join(", ")}) FROM STDIN`),
+  );
+  await pipeline(Readable.from(copyChunks(input)), stream);
+}
+
+async function insertRecordsUnnest(client: pg.PoolClient, input: WriteBatchInput): Promise<void> {
+  const columns: (string | number | null)[][] = recordColumns.map(() => []);
+  for (const record of input.records) {
+    const row = recordRow(record, input.planId, input.deviceId);
+    for (let i = 0; i < row.length; i++) (columns[i] as (string | number | null)[]).push(row[i] ?? null);
+  }
+  const casts = recordColumns.map((c, i) => `$${i + 1}::${columnType(c)}[]`).join(", ");
+  await client.query(
+    `INSERT INTO ${FLOW_SCHEMA}.records (${recordColumns.join(", ")}) SELECT * FROM unnest(${casts})`,
+    columns,
+  );
+}
+
+interface RollupRow {
+  minute: number;
+  key: string;
+  dims: (string | number | null)[];
+  records: number;
+  bytes: number;
+  packets: number;
+  retransmits: number;
+}
+
+function rollupValue(
+  record: FlowRecord,
+  dimension: (typeof rollupDimensions)[number],
+): string | number | null {
+  if (dimension.startsWith("src_"))
+    return record.src[dimension.slice(4) as keyof FlowRecord["src"]] as string | null;
+  if (dimension.startsWith("dst_"))
+    return record.dst[dimension.slice(4) as keyof FlowRecord["dst"]] as string | null;
+  return record[dimension as "device" | "vantage" | "interface" | "direction" | "protocol" | "cluster_id"];
+}
+
+/** Sums the batch per minute and rollup dimensions in memory, then adds those sums to the stored ones. */
+async function upsertRollup(client: pg.PoolClient, input: WriteBatchInput): Promise<void> {
+  const groups = new Map<string, RollupRow>();
+  for (const record of input.records) {
+    const minute = Math.floor(Date.parse(record.ts_start) / 60_000) * 60_000;
+    const dims = rollupDimensions.map((d) => rollupValue(record, d));
+    const dimsJson = JSON.stringify(dims);
+    const id = `${minute}|${dimsJson}`;
+    let row = groups.get(id);
+    if (!row) {
+      row = { minute, key: dimsKey(dimsJson), dims, records: 0, bytes: 0, packets: 0, retransmits: 0 };
+      groups.set(id, row);
+    }
+    row.records += 1;
+    row.bytes += record.bytes * record.sample_rate;
+    row.packets += record.packets * record.sample_rate;
+    row.retransmits += record.retransmits;
+  }
+  // Sorted so concurrent batches lock shared rollup rows in the same order (no deadlock).
+  const rows = [...groups.values()].sort((a, b) => a.minute - b.minute || a.key.localeCompare(b.key));
+  const dimColumns = rollupDimensions.map(() => [] as (string | number | null)[]);
+  for (const row of rows) for (let i = 0; i < row.dims.length; i++) dimColumns[i]?.push(row.dims[i] ?? null);
+  const base = 6;
+  const dimCasts = rollupDimensions.map((d, i) => `$${base + i + 1}::${columnType(d)}[]`).join(", ");
+  await client.query(
+    `INSERT INTO ${FLOW_SCHEMA}.rollup_1m
+       (plan_id, minute, dims_key, records, bytes, packets, retransmits, ${rollupDimensions.join(", ")})
+     SELECT $1::uuid, to_timestamp(m / 1000.0), k, r, b, p, x, ${rollupDimensions.map((_, i) => `d${i}`).join(", ")}
+       FROM unnest($2::bigint[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $${base + rollupDimensions.length + 1}::bigint[], ${dimCasts})
+         AS u(m, k, r, b, p, x, ${rollupDimensions.map((_, i) => `d${i}`).join(", ")})
+     ON CONFLICT (plan_id, minute, dims_key) DO UPDATE SET
+       records = rollup_1m.records + EXCLUDED.records, bytes = rollup_1m.bytes + EXCLUDED.bytes,
+       packets = rollup_1m.packets + EXCLUDED.packets, retransmits = rollup_1m.retransmits + EXCLUDED.retransmits`,
+    [
+      input.planId,
+      rows.map((r) => r.minute),
+      rows.map((r) => r.key),
+      rows.map((r) => r.records),
+      rows.map((r) => r.bytes),
+      rows.map((r) => r.packets),
+      ...dimColumns,
+      rows.map((r) => r.retransmits),
+    ],
+  );
+}
+
+/** A stable uuid-shaped hash of the rollup dimension values (the upsert key). */
+function dimsKey(dimsJson: string): string {
+  const h = createHash("md5").update(dimsJson).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
