@@ -1,3 +1,4 @@
+import type { FlowStore } from "@kernflow/db";
 import type { Db } from "./db";
 import { clientIpFromHeaders, isSecureRequest, readCookie, SESSION_COOKIE } from "./http/request-info";
 import { type Authentication, authenticateApiToken, authenticateSession } from "./services/auth";
@@ -5,6 +6,8 @@ import { FixedWindowRateLimiter } from "./services/rate-limit";
 
 export interface ApiDeps {
   db: Db;
+  /** Where flow records are read (flows.query); absent where no flow store is configured. */
+  flowStore?: FlowStore;
   /** Per-IP limiter for auth.login; defaults to one shared by the process (20 attempts a minute). */
   loginLimiter?: FixedWindowRateLimiter;
   /** The client address when the host framework knows it better than the forwarding headers do. */
@@ -15,6 +18,7 @@ const defaultLoginLimiter = new FixedWindowRateLimiter(20, 60_000);
 
 export interface Context {
   db: Db;
+  flowStore: FlowStore | null;
   auth: Authentication | null;
   /** Why credentials that were sent did not authenticate; reported only where authentication is required. */
   authFailure: string | null;
@@ -37,6 +41,7 @@ export async function createContext(req: Request, deps: ApiDeps, options: Contex
   const { auth, authFailure } = await authenticate(req, deps.db, options.acceptSessionCookie);
   return {
     db: deps.db,
+    flowStore: deps.flowStore ?? null,
     auth,
     authFailure,
     ip: deps.clientIp !== undefined ? deps.clientIp : clientIpFromHeaders(req),
