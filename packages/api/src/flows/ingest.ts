@@ -1,0 +1,140 @@
+// POST agentPaths.flows: one batch of flow records from an authenticated device (the agent protocol
+// dispatcher authenticates and calls ingestFlowBatch). Strict: a single bad record rejects the whole batch
+// (400, naming the record), nothing is half-written, and a retried batch id is stored only once.
+import { promisify } from "node:util";
+import { gunzip } from "node:zlib";
+import type { FlowStore } from "@kernflow/db";
+import { type FlowBatch, type FlowBatchResponse, flowBatchSchema } from "@kernflow/protocol";
+import type { Db } from "../db";
+import {
+  DomainError,
+  InvalidInputError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RateLimitedError,
+} from "../errors";
+import { readBodyLimited } from "../http/body";
+import { errorBody, jsonResponse, restErrorResponse } from "../rest/error-response";
+import { defaultFlowRateLimiter, type FlowRateLimiter } from "./rate-limit";
+
+/** Compressed body limit: a full batch (100k records) compresses to well under this. */
+export const MAX_FLOW_BATCH_BYTES = 32 * 1024 * 1024;
+/** Decompressed limit, so a small gzip bomb cannot fill memory. 100k records of ~1 KiB fit. */
+export const MAX_FLOW_BATCH_DECOMPRESSED_BYTES = 160 * 1024 * 1024;
+/** Records dated further ahead than this are refused (clock skew is allowed, nonsense is not). */
+const MAX_FUTURE_MS = 10 * 60 * 1000;
+const DAY_MS = 86_400_000;
+
+const gunzipAsync = promisify(gunzip);
+
+export interface IngestDeps {
+  db: Db;
+  flowStore: FlowStore;
+  device: { id: string; name: string; planId: string };
+  /** Defaults to the process-wide limiter. */
+  limiter?: FlowRateLimiter;
+  now?: () => Date;
+}
+
+export async function ingestFlowBatch(deps: IngestDeps, request: Request): Promise<Response> {
+  try {
+    const batch = await readFlowBatch(request);
+    const plan = await deps.db.plan.findUnique({
+      where: { id: deps.device.planId },
+      select: { maxFlowsPerSecond: true, retentionDays: true },
+    });
+    if (!plan) throw new NotFoundError("Plan", deps.device.planId);
+    checkRecords(batch, deps.device.name, plan.retentionDays, (deps.now ?? (() => new Date()))());
+
+    const limiter = deps.limiter ?? defaultFlowRateLimiter;
+    const count = batch.records.length;
+    const { retryAfterSeconds } = limiter.take(deps.device.planId, plan.maxFlowsPerSecond, count);
+    if (retryAfterSeconds > 0) {
+      throw new RateLimitedError(
+        `plan allows ${plan.maxFlowsPerSecond} flow records/s; keep the batch and retry after ${retryAfterSeconds} s`,
+        new Date(Date.now() + retryAfterSeconds * 1000),
+      );
+    }
+    let result: FlowBatchResponse;
+    try {
+      result = await deps.flowStore.writeBatch(
+        deps.device.id,
+        deps.device.planId,
+        batch.batch_id,
+        batch.records,
+      );
+    } catch (error) {
+      limiter.refund(deps.device.planId, count);
+      throw error;
+    }
+    if (result.duplicate) limiter.refund(deps.device.planId, count);
+    return jsonResponse(result, 200);
+  } catch (error) {
+    if (error instanceof DomainError) return restErrorResponse(error);
+    console.error("[kernflow api] flow ingest failed", error);
+    return jsonResponse(errorBody("INTERNAL_SERVER_ERROR", "flow batch not stored; retry later"), 500);
+  }
+}
+
+/** Reads, decompresses (gzip or identity) and parses a batch, with both size limits. */
+export async function readFlowBatch(request: Request): Promise<FlowBatch> {
+  const body = await readBodyLimited(request, MAX_FLOW_BATCH_BYTES);
+  const encoding = (request.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+  let json: Uint8Array;
+  if (encoding === "gzip" || encoding === "x-gzip") {
+    try {
+      json = await gunzipAsync(body, { maxOutputLength: MAX_FLOW_BATCH_DECOMPRESSED_BYTES });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+        throw new PayloadTooLargeError(MAX_FLOW_BATCH_DECOMPRESSED_BYTES);
+      }
+      throw new InvalidInputError(`body is not valid gzip: ${(error as Error).message}`);
+    }
+  } else if (encoding === "identity") {
+    json = body;
+  } else {
+    throw new InvalidInputError(`Content-Encoding ${encoding} is not supported; send gzip or no encoding`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder().decode(json));
+  } catch (error) {
+    throw new InvalidInputError(`body is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = flowBatchSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  // Name the first bad record by index, so the agent's log says which one and why.
+  const issue = parsed.error.issues[0];
+  if (!issue) throw new InvalidInputError("flow batch is invalid");
+  const [head, index, ...rest] = issue.path;
+  if (head === "records" && typeof index === "number") {
+    const field = rest.length > 0 ? `${rest.join(".")}: ` : "";
+    throw new InvalidInputError(`batch rejected: record ${index}: ${field}${issue.message}`);
+  }
+  throw new InvalidInputError(`batch rejected: ${issue.path.join(".") || "(body)"}: ${issue.message}`);
+}
+
+/**
+ * A device writes only its own records: `device` must be its name (an aggregator forwarding records of
+ * other devices would need its own kind of credential; it is refused, not rewritten, so nothing is
+ * silently attributed to the wrong device). Timestamps must fall inside the plan's retention and not in the
+ * future, which also bounds how many partitions one batch can create.
+ */
+function checkRecords(batch: FlowBatch, deviceName: string, retentionDays: number, now: Date): void {
+  const latest = now.getTime() + MAX_FUTURE_MS;
+  const earliest = now.getTime() - retentionDays * DAY_MS;
+  batch.records.forEach((r, i) => {
+    if (r.device !== deviceName) {
+      throw new InvalidInputError(
+        `batch rejected: record ${i}: device is "${r.device}" but the credential is device "${deviceName}"`,
+      );
+    }
+    const start = Date.parse(r.ts_start);
+    if (start > latest) throw new InvalidInputError(`batch rejected: record ${i}: ts_start is in the future`);
+    if (start < earliest) {
+      throw new InvalidInputError(
+        `batch rejected: record ${i}: ts_start is older than the plan's ${retentionDays}-day retention`,
+      );
+    }
+  });
+}
