@@ -82,10 +82,10 @@ describe("kernflow-agent bin", () => {
     });
   });
 
-  it("exits 2 for --export, saying export is not implemented yet", async () => {
-    const r = await agent("capture", "--interfaces", "lo", "--export", "ipfix+tcp://127.0.0.1:4739");
+  it("exits 2 for --export nats://, saying NATS export is not in this build", async () => {
+    const r = await agent("capture", "--interfaces", "lo", "--export", "nats://127.0.0.1:4222/flows");
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("export not implemented yet");
+    expect(r.stderr).toContain("nats export: not available in this build");
   });
 
   it.skipIf(!existsSync("/usr/bin/setpriv") || process.getuid?.() !== 0)(
