@@ -34,6 +34,7 @@ export interface ForwardMetrics {
   batches_duplicate: number;
   retries: number;
   queued: number;
+  /** The latest failure (kept after later successes, so a refusal stays visible). */
   last_error: string | null;
 }
 
@@ -177,7 +178,6 @@ export class ConsoleForwarder {
         this.counts.batches_sent++;
         if (duplicate) this.counts.batches_duplicate++;
         this.counts.forwarded += batch.records.length;
-        this.lastError = null;
         return;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);

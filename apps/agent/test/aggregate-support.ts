@@ -1,0 +1,196 @@
+/** Real HTTP parties around the aggregator in tests: a console stand-in that validates every batch with
+ * the protocol's schema (as the console does), a kubetags server speaking the kubetags protocol, and an
+ * agent-side poster. */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { promisify } from "node:util";
+import { gunzip, gzip } from "node:zlib";
+import {
+  agentPaths,
+  type FlowBatch,
+  type FlowRecord,
+  flowBatchSchema,
+  type KubeContainerEntry,
+  type KubeIpEntry,
+  kubeChangesQuerySchema,
+  kubeSnapshotSchema,
+  kubetagsPaths,
+} from "@kernflow/protocol";
+
+const gunzipAsync = promisify(gunzip);
+const gzipAsync = promisify(gzip);
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+export interface ReceivedBatch {
+  credential: string;
+  batch: FlowBatch;
+}
+
+/**
+ * A console stand-in: stores batches idempotently by (credential, batch_id) like the console's ingest,
+ * refuses unknown credentials with 401, and can be told to fail the next N requests with 503.
+ */
+export class ConsoleStandIn {
+  readonly batches: ReceivedBatch[] = [];
+  readonly requests: { batchId: string; status: number }[] = [];
+  failNext = 0;
+  private server: Server | null = null;
+  url = "";
+
+  constructor(private readonly credentials: ReadonlySet<string>) {}
+
+  get records(): (FlowRecord & { credential: string })[] {
+    return this.batches.flatMap(({ credential, batch }) => batch.records.map((r) => ({ ...r, credential })));
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const answer = (status: number, body: unknown, batchId = "") => {
+        this.requests.push({ batchId, status });
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(body));
+      };
+      if (req.method !== "POST" || req.url !== agentPaths.flows)
+        return answer(404, { error: { code: "not_found", message: req.url } });
+      const credential = (req.headers.authorization ?? "").replace(/^Bearer /, "");
+      if (req.headers["content-encoding"] !== "gzip")
+        return answer(400, { error: { code: "bad_request", message: "expected gzip" } });
+      const batch = flowBatchSchema.safeParse(
+        JSON.parse((await gunzipAsync(Buffer.concat(chunks))).toString()),
+      );
+      if (!batch.success)
+        return answer(400, { error: { code: "bad_request", message: batch.error.message } });
+      const batchId = batch.data.batch_id;
+      if (this.failNext > 0) {
+        this.failNext--;
+        return answer(503, { error: { code: "unavailable", message: "stand-in told to fail" } }, batchId);
+      }
+      if (!this.credentials.has(credential))
+        return answer(401, { error: { code: "unauthenticated", message: "unknown credential" } }, batchId);
+      const duplicate = this.batches.some((b) => b.credential === credential && b.batch.batch_id === batchId);
+      if (!duplicate) this.batches.push({ credential, batch: batch.data });
+      answer(200, { accepted: batch.data.records.length, duplicate }, batchId);
+    });
+    this.url = await listen(this.server);
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (this.server) await close(this.server);
+  }
+}
+
+/** A kubetags server built from the protocol schemas: snapshot, long-polled changes, 410 on a stale epoch. */
+export class KubetagsStandIn {
+  private server: Server | null = null;
+  url = "";
+  readonly epoch = `e${Date.now()}`;
+  version = 1;
+  private readonly ips = new Map<string, KubeIpEntry>();
+  private readonly containers = new Map<string, KubeContainerEntry>();
+  private history: { version: number; ip?: KubeIpEntry; container?: KubeContainerEntry }[] = [];
+  private waiters: (() => void)[] = [];
+  snapshots = 0;
+
+  constructor(ips: KubeIpEntry[], containers: KubeContainerEntry[]) {
+    for (const e of ips) this.ips.set(e.ip, e);
+    for (const e of containers) this.containers.set(e.container_id, e);
+  }
+
+  upsertIp(entry: KubeIpEntry): void {
+    this.version++;
+    this.ips.set(entry.ip, entry);
+    this.history.push({ version: this.version, ip: entry });
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer(async (req, res) => {
+      const url = new URL(req.url ?? "/", "http://x");
+      const json = (status: number, body: unknown) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(body));
+      };
+      if (url.pathname === kubetagsPaths.snapshot) {
+        this.snapshots++;
+        return json(
+          200,
+          kubeSnapshotSchema.parse({
+            epoch: this.epoch,
+            version: this.version,
+            ips: [...this.ips.values()],
+            containers: [...this.containers.values()],
+          }),
+        );
+      }
+      if (url.pathname === kubetagsPaths.changes) {
+        const query = kubeChangesQuerySchema.parse(Object.fromEntries(url.searchParams));
+        if (query.epoch !== this.epoch)
+          return json(410, { error: { code: "snapshot_required", message: "other epoch" } });
+        if (query.since >= this.version && query.wait_ms > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, query.wait_ms);
+            this.waiters.push(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+        }
+        const newer = this.history.filter((h) => h.version > query.since);
+        return json(200, {
+          epoch: this.epoch,
+          version: this.version,
+          since: query.since,
+          ips: { upserted: newer.flatMap((h) => (h.ip ? [h.ip] : [])), removed: [] },
+          containers: { upserted: newer.flatMap((h) => (h.container ? [h.container] : [])), removed: [] },
+        });
+      }
+      json(404, { error: { code: "not_found", message: url.pathname } });
+    });
+    this.url = await listen(this.server);
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const wake of this.waiters.splice(0)) wake();
+    if (this.server) await close(this.server);
+  }
+}
+
+/** What a capture agent does when it ships: a gzip JSON FlowBatch with its credential. */
+export async function postBatch(
+  baseUrl: string,
+  credential: string,
+  batch: FlowBatch,
+): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(new URL(agentPaths.flows, baseUrl), {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${credential}`,
+      "content-type": "application/json",
+      "content-encoding": "gzip",
+    },
+    body: await gzipAsync(JSON.stringify(batch)),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** Polls until `check` returns true or fails with `what`. */
+export async function eventually(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
