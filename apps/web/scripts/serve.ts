@@ -1,8 +1,14 @@
 // `npm start`: serves the built console in this one process — embedded PostgreSQL (unless DATABASE_URL
 // is set), the first administrator, then Next.js on HOST:PORT. Run with tsx.
+import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
-import { type BootstrapCredentials, ensureBootstrapAdmin, InvalidBootstrapEnvError } from "@kernflow/api";
+import {
+  type BootstrapCredentials,
+  ensureBootstrapAdmin,
+  InvalidBootstrapEnvError,
+  registerDefaultBytecode,
+} from "@kernflow/api";
 import { DatabaseError, openDatabase } from "@kernflow/db";
 import { assertConsoleBuilt, ConsoleNotBuiltError } from "../src/launcher/build";
 import { LauncherConfigError, parseLauncherEnv } from "../src/launcher/env";
@@ -78,6 +84,7 @@ async function main(): Promise<void> {
   try {
     const admin = await ensureBootstrapAdmin(db.prisma, process.env);
     if (admin) printAdministrator(admin);
+    await registerBuiltBytecode(db.prisma);
 
     // The route handlers make their own Prisma client from DATABASE_URL; this is how they find the
     // embedded server, whose URL only exists now.
@@ -92,6 +99,19 @@ async function main(): Promise<void> {
     throw error;
   }
   say(`console ready at ${consoleUrl(env.HOST, address.port)}`);
+}
+
+// The object built from bpf/ becomes the default CO-RE bytecode agents are given; without a build the
+// console still runs and agents keep the object they ship with.
+const builtBytecode = fileURLToPath(new URL("../../../bpf/build/kernflow.bpf.o", import.meta.url));
+
+async function registerBuiltBytecode(prisma: Parameters<typeof registerDefaultBytecode>[0]): Promise<void> {
+  if (!existsSync(builtBytecode)) {
+    say(`no ${builtBytecode} (run make -C bpf): agents keep their own bytecode`);
+    return;
+  }
+  const registered = await registerDefaultBytecode(prisma, builtBytecode);
+  if (registered.changed) say(`default bytecode registered: ${registered.sha256.slice(0, 12)}`);
 }
 
 function printAdministrator(admin: BootstrapCredentials): void {
