@@ -28,12 +28,20 @@ function tickTime(at: number, spanSeconds: number): string {
 }
 
 /** The query's series over time, one line each. Animations are off so live refreshes do not flicker. */
-export function FlowChart({ result, height = 320 }: { result: FlowQueryResult; height?: number }) {
+export function FlowChart({
+  result,
+  height = 320,
+  label = "Flow chart",
+}: {
+  result: FlowQueryResult;
+  height?: number;
+  label?: string;
+}) {
   const data = useMemo(() => chartData(result), [result]);
   const span = (Date.parse(result.to) - Date.parse(result.from)) / 1000;
   const format = (value: number) => formatMetricValue(result.metric, value);
   return (
-    <figure className="card" aria-label="Flow chart" style={{ margin: "0 0 1.25rem" }}>
+    <figure className="card" aria-label={label} style={{ margin: "0 0 1.25rem" }}>
       <ResponsiveContainer width="100%" height={height}>
         <LineChart data={data.rows} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
           <CartesianGrid stroke="#eef0f3" />
@@ -51,7 +59,7 @@ export function FlowChart({ result, height = 320 }: { result: FlowQueryResult; h
             }
             formatter={(value) => (typeof value === "number" ? format(value) : "—")}
           />
-          <Legend />
+          {data.lines.length > 1 ? <Legend /> : null}
           {data.lines.map((line, index) => (
             <Line
               key={line.id}
