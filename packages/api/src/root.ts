@@ -5,6 +5,7 @@ import { bytecodeRouter } from "./routers/bytecode/bytecode.router";
 import { captureRulesRouter } from "./routers/capture-rules/capture-rules.router";
 import { devicesRouter } from "./routers/devices/devices.router";
 import { enrollmentTokensRouter } from "./routers/enrollment-tokens/enrollment-tokens.router";
+import { flowsRouter } from "./routers/flows/flows.router";
 import { plansRouter } from "./routers/plans/plans.router";
 import { usersRouter } from "./routers/users/users.router";
 import { createCallerFactory, createTRPCRouter } from "./trpc";
@@ -19,6 +20,7 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   enrollmentTokens: enrollmentTokensRouter,
   devices: devicesRouter,
+  flows: flowsRouter,
 });
 
 export type AppRouter = typeof appRouter;
