@@ -8,3 +8,4 @@ export {
 export { type AuthenticatedDevice, authenticateAgent } from "./credentials";
 export { desiredConfigFor, hashDesiredConfig } from "./desired-config";
 export { type AgentDeps, handleAgentRequest } from "./handler";
+export { type FetchHandler, listenFetch } from "./node-server";
