@@ -37,8 +37,8 @@ kernflow host agent: eBPF flow telemetry per process and container.
 
 Commands:
   capture    capture flows on matching interfaces and print them (standalone)
-  enroll     exchange an enrollment token for agent credentials   (not implemented yet)
-  run        connected mode: check in, apply pushed config, ship   (not implemented yet)
+  enroll     exchange an enrollment token for this agent's credentials
+  run        connected mode: check in, apply pushed config live, ship flows to the console
   aggregate  join source and destination records from many agents, forward to the console
   kubetags   watch Kubernetes and map IPs/containers to objects    (not implemented yet)
 
@@ -72,14 +72,6 @@ Durations: 500ms, 10s, 5m, 1h. KERNFLOW_DEBUG=1 adds stack traces to runtime fai
 `;
 
 const laterCommands: Record<string, { usage: string; issue: string }> = {
-  enroll: {
-    usage: `Usage: ${program} enroll --server URL --token TOKEN [--state-dir DIR]`,
-    issue: "exchanges an enrollment token for this agent's credentials",
-  },
-  run: {
-    usage: `Usage: ${program} run [--server URL] [--state-dir DIR]`,
-    issue: "connected mode: checks in, applies pushed configuration live and ships records",
-  },
   kubetags: {
     usage: `Usage: ${program} kubetags`,
     issue: "watches the Kubernetes API and maps IPs and container ids to objects",
@@ -238,6 +230,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return exitCode.privilege;
     }
     return runCaptureCommand(flags, io);
+  }
+  if (command === "enroll" || command === "run") {
+    const connected = await import("./roles/connected-command");
+    return command === "enroll" ? connected.runEnrollCommand(rest, io) : connected.runRunCommand(rest, io);
   }
   if (command === "aggregate") {
     const { runAggregateCommand } = await import("./roles/aggregate-command");

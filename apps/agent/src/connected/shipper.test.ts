@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { flowBatchSchema } from "@kernflow/protocol";
+import { afterEach, describe, expect, it } from "vitest";
+import { sampleRecord } from "../sinks/fixtures.test-support";
+import { Backoff } from "./backoff";
+import { AgentClient } from "./client";
+import { CredentialRefusedError, FlowShipper } from "./shipper";
+import { Spool } from "./spool";
+
+type Reply = { status: number; headers?: Record<string, string>; body: unknown };
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+async function body(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** A real HTTP server answering flow batches from a script of replies, recording what it received. */
+async function consoleScript(replies: Reply[]) {
+  const received: { batchId: string; records: number; at: number; auth: string | undefined }[] = [];
+  const server: Server = createServer(async (req, res) => {
+    const batch = flowBatchSchema.parse(JSON.parse(gunzipSync(await body(req)).toString()));
+    received.push({
+      batchId: batch.batch_id,
+      records: batch.records.length,
+      at: Date.now(),
+      auth: req.headers.authorization,
+    });
+    const reply = replies.shift() ?? {
+      status: 200,
+      body: { accepted: batch.records.length, duplicate: false },
+    };
+    res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
+    res.end(JSON.stringify(reply.body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => server.close());
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+}
+
+function spoolIn(): Spool {
+  const dir = mkdtempSync(join(tmpdir(), "kf-ship-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return new Spool(dir, 1 << 20, () => {});
+}
+
+const fastBackoff = () => new Backoff(20, 100, () => 1);
+
+describe("FlowShipper", () => {
+  it("retries the same batch id after a 500 and after a 429's Retry-After, in order, losing nothing", async () => {
+    const server = await consoleScript([
+      { status: 500, body: { error: { code: "internal", message: "db restarting" } } },
+      {
+        status: 429,
+        headers: { "retry-after": "1" },
+        body: { error: { code: "rate_limited", message: "slow down" } },
+      },
+    ]);
+    const spool = spoolIn();
+    const failures: string[] = [];
+    const shipper = new FlowShipper(
+      spool,
+      () => new AgentClient(server.url, "c".repeat(40)),
+      {
+        log: () => {},
+        onFailure: (m) => failures.push(m),
+        onSuccess: () => {},
+      },
+      fastBackoff(),
+    );
+    shipper.enqueue([sampleRecord(), sampleRecord({ src_port: 2 })]);
+    shipper.enqueue([sampleRecord({ src_port: 3 })]);
+    const stop = new AbortController();
+    const running = shipper.run(stop.signal);
+    const deadline = Date.now() + 10_000;
+    while (spool.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    stop.abort();
+    await running;
+    expect(spool.size).toBe(0);
+    const [first, second, third, fourth] = server.received;
+    expect(server.received).toHaveLength(4);
+    expect(new Set([first?.batchId, second?.batchId, third?.batchId]).size).toBe(1);
+    expect(fourth?.batchId).not.toBe(first?.batchId);
+    // Retry-After: 1 s between the 429 and the retry.
+    expect((third?.at ?? 0) - (second?.at ?? 0)).toBeGreaterThanOrEqual(950);
+    expect(first?.auth).toBe(`Bearer ${"c".repeat(40)}`);
+    expect(shipper.shipped).toEqual({ batches: 2, records: 3, duplicates: 0 });
+    expect(failures.join("\n")).toMatch(/500 internal: db restarting[\s\S]*429 rate_limited/);
+  });
+
+  it("keeps batches spooled while the console is unreachable", async () => {
+    const spool = spoolIn();
+    const shipper = new FlowShipper(
+      spool,
+      () => new AgentClient("http://127.0.0.1:1", "c".repeat(40)),
+      {
+        log: () => {},
+        onFailure: () => {},
+        onSuccess: () => {},
+      },
+      fastBackoff(),
+    );
+    shipper.enqueue([sampleRecord()]);
+    const stop = new AbortController();
+    const running = shipper.run(stop.signal);
+    await new Promise((r) => setTimeout(r, 300));
+    stop.abort();
+    await running;
+    expect(spool.size).toBe(1);
+    expect(spool.records).toBe(1);
+  });
+
+  it("stops with CredentialRefusedError on 401 and keeps the batch", async () => {
+    const server = await consoleScript([
+      { status: 401, body: { error: { code: "unauthorized", message: "no" } } },
+    ]);
+    const spool = spoolIn();
+    const shipper = new FlowShipper(spool, () => new AgentClient(server.url, "c".repeat(40)), {
+      log: () => {},
+      onFailure: () => {},
+      onSuccess: () => {},
+    });
+    shipper.enqueue([sampleRecord()]);
+    await expect(shipper.run(new AbortController().signal)).rejects.toThrow(CredentialRefusedError);
+    expect(spool.size).toBe(1);
+  });
+
+  it("drops a batch the console refuses as malformed (400) with a counted loss, and goes on", async () => {
+    const server = await consoleScript([
+      { status: 400, body: { error: { code: "bad_request", message: "record 0: bytes" } } },
+    ]);
+    const spool = spoolIn();
+    const logs: string[] = [];
+    const shipper = new FlowShipper(spool, () => new AgentClient(server.url, "c".repeat(40)), {
+      log: (m) => logs.push(m),
+      onFailure: () => {},
+      onSuccess: () => {},
+    });
+    shipper.enqueue([sampleRecord()]);
+    shipper.enqueue([sampleRecord(), sampleRecord()]);
+    await shipper.flush(5_000);
+    expect(spool.size).toBe(0);
+    expect(spool.lost).toEqual({ batches: 1, records: 1 });
+    expect(shipper.shipped.records).toBe(2);
+    expect(logs.join("\n")).toMatch(/refused batch .*record 0: bytes/);
+  });
+});

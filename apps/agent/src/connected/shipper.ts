@@ -1,0 +1,127 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { FlowRecord } from "@kernflow/protocol";
+import { Backoff } from "./backoff";
+import { type AgentClient, AgentHttpError } from "./client";
+import type { Spool, SpooledBatch } from "./spool";
+
+/** The console no longer accepts this agent's credential: nothing will work until it enrolls again. */
+export class CredentialRefusedError extends Error {
+  override readonly name = "CredentialRefusedError";
+  constructor() {
+    super("credential refused: the device was deleted or the credential rotated; enroll again");
+  }
+}
+
+/** Statuses that say the batch itself is wrong: sending it again can never succeed. */
+const refusedForGood = new Set([400, 413, 415, 422]);
+
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  }
+}
+
+export interface ShipperEvents {
+  log: (msg: string) => void;
+  /** The last attempt failed (network, 5xx, 429): the console should show it once it is reachable. */
+  onFailure: (message: string) => void;
+  onSuccess: () => void;
+}
+
+/**
+ * Sends spooled flow batches to the console oldest first, one at a time, so they arrive in order. A
+ * batch leaves the spool only when the console accepted it (or refused it as malformed, which is logged
+ * as a loss); on a network error, 5xx or 429 the same batch is retried, after Retry-After when given.
+ */
+export class FlowShipper {
+  private wake = new AbortController();
+  readonly shipped = { batches: 0, records: 0, duplicates: 0 };
+  private readonly backoff: Backoff;
+
+  constructor(
+    private readonly spool: Spool,
+    private readonly client: () => AgentClient,
+    private readonly events: ShipperEvents,
+    backoff?: Backoff,
+  ) {
+    this.backoff = backoff ?? new Backoff();
+  }
+
+  /** Spools the records as one batch (a fresh batch id) and wakes the sender. */
+  enqueue(records: FlowRecord[]): void {
+    if (records.length === 0) return;
+    this.spool.add({ batch_id: randomUUID(), records });
+    this.wake.abort();
+  }
+
+  /** Tries to send one batch; returns the delay before the next try (0: go on at once). */
+  private async shipOne(batch: SpooledBatch, signal: AbortSignal): Promise<number> {
+    try {
+      const answer = await this.client().postFlows(this.spool.body(batch), signal);
+      this.spool.remove(batch);
+      this.shipped.batches++;
+      this.shipped.records += batch.records;
+      if (answer.duplicate) this.shipped.duplicates++;
+      if (this.backoff.failures > 0) this.events.log(`console accepts flow batches again`);
+      this.backoff.reset();
+      this.events.onSuccess();
+      return 0;
+    } catch (error) {
+      if (signal.aborted) return 0;
+      if (error instanceof AgentHttpError && error.status === 401) throw new CredentialRefusedError();
+      if (error instanceof AgentHttpError && refusedForGood.has(error.status)) {
+        this.spool.remove(batch);
+        this.spool.lost.batches++;
+        this.spool.lost.records += batch.records;
+        this.events.log(
+          `console refused batch ${batch.batchId} (${error.message}); its ${batch.records} record(s) are dropped`,
+        );
+        this.events.onFailure(`batch refused: ${error.message}`);
+        return 0;
+      }
+      // Anything else (unreachable, 5xx, 429, an answer we cannot read: the batch may or may not have
+      // been taken) is retried with the same batch id, which the console de-duplicates.
+      const delay =
+        error instanceof AgentHttpError && error.retryAfterMs !== null
+          ? error.retryAfterMs
+          : this.backoff.next();
+      if (error instanceof AgentHttpError && error.retryAfterMs !== null) this.backoff.next();
+      const message = error instanceof Error ? error.message : String(error);
+      if (this.backoff.failures <= 1 || this.backoff.failures % 10 === 0)
+        this.events.log(
+          `shipping flows failed (${message}); ${this.spool.size} batch(es) spooled, retrying in ${delay} ms`,
+        );
+      this.events.onFailure(message);
+      return delay;
+    }
+  }
+
+  /** Ships until `signal` aborts. Throws {@link CredentialRefusedError} when the console refuses us. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const batch = this.spool.oldest();
+      if (batch === undefined) {
+        const wake = this.wake.signal;
+        if (!wake.aborted) await pause(60_000, AbortSignal.any([signal, wake]));
+        if (wake.aborted) this.wake = new AbortController();
+        continue;
+      }
+      const delay = await this.shipOne(batch, signal);
+      if (delay > 0) await pause(delay, signal);
+    }
+  }
+
+  /** At shutdown: ships what it can within `ms`; whatever is left stays spooled for the next run. */
+  async flush(ms: number): Promise<void> {
+    const deadline = AbortSignal.timeout(ms);
+    while (!deadline.aborted) {
+      const batch = this.spool.oldest();
+      if (batch === undefined) return;
+      const delay = await this.shipOne(batch, deadline);
+      if (delay > 0) return;
+    }
+  }
+}

@@ -1,0 +1,129 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import type { FlowBatch } from "@kernflow/protocol";
+import { writeFileAtomic } from "./state";
+
+/** 256 MiB of compressed batches: hours of a busy host's records while the console is away. */
+export const defaultSpoolBytes = 256 * 1024 * 1024;
+
+export interface SpooledBatch {
+  file: string;
+  seq: number;
+  batchId: string;
+  records: number;
+  bytes: number;
+}
+
+const namePattern = /^(\d{16})-(\d+)-([0-9a-f-]{36})\.json\.gz$/;
+
+/**
+ * Flow batches on disk, in the order they were made, until the console has accepted them. Every batch
+ * goes through the spool (not only during an outage), so a crash or restart loses nothing either and the
+ * next run replays what is left. Each file is the exact gzip body that is posted, so a retry sends the
+ * same batch id and the console's idempotency keeps it from being counted twice. Bounded: past
+ * `maxBytes` the oldest batches are dropped, and the loss is counted and logged.
+ */
+export class Spool {
+  private readonly batches: SpooledBatch[] = [];
+  private totalBytes = 0;
+  private totalRecords = 0;
+  private nextSeq = 1;
+  readonly lost = { batches: 0, records: 0 };
+
+  constructor(
+    private readonly dir: string,
+    private readonly maxBytes: number,
+    private readonly log: (msg: string) => void,
+  ) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const name of readdirSync(dir).sort()) {
+      const match = namePattern.exec(name);
+      if (match === null) {
+        // A temp file of a write cut short by a crash: never renamed, so never a batch.
+        if (name.endsWith(".tmp")) rmSync(join(dir, name), { force: true });
+        continue;
+      }
+      const file = join(dir, name);
+      this.push({
+        file,
+        seq: Number(match[1]),
+        records: Number(match[2]),
+        batchId: match[3] as string,
+        bytes: statSync(file).size,
+      });
+    }
+    const last = this.batches.at(-1);
+    if (last) this.nextSeq = last.seq + 1;
+  }
+
+  private push(batch: SpooledBatch): void {
+    this.batches.push(batch);
+    this.totalBytes += batch.bytes;
+    this.totalRecords += batch.records;
+  }
+
+  get size(): number {
+    return this.batches.length;
+  }
+
+  /** Records waiting to be shipped. */
+  get records(): number {
+    return this.totalRecords;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  add(batch: FlowBatch): SpooledBatch {
+    const seq = this.nextSeq++;
+    const body = gzipSync(JSON.stringify(batch));
+    const file = join(
+      this.dir,
+      `${String(seq).padStart(16, "0")}-${batch.records.length}-${batch.batch_id}.json.gz`,
+    );
+    writeFileAtomic(file, body);
+    const spooled = { file, seq, batchId: batch.batch_id, records: batch.records.length, bytes: body.length };
+    this.push(spooled);
+    this.enforceBound();
+    return spooled;
+  }
+
+  private enforceBound(): void {
+    let dropped = 0;
+    let droppedRecords = 0;
+    while (this.totalBytes > this.maxBytes && this.batches.length > 0) {
+      const oldest = this.batches[0] as SpooledBatch;
+      this.remove(oldest);
+      dropped++;
+      droppedRecords += oldest.records;
+    }
+    if (dropped > 0) {
+      this.lost.batches += dropped;
+      this.lost.records += droppedRecords;
+      this.log(
+        `spool full (${this.maxBytes} bytes): dropped the ${dropped} oldest batch(es), ${droppedRecords} record(s) lost ` +
+          `(${this.lost.records} lost since start)`,
+      );
+    }
+  }
+
+  oldest(): SpooledBatch | undefined {
+    return this.batches[0];
+  }
+
+  body(batch: SpooledBatch): Buffer {
+    return readFileSync(batch.file);
+  }
+
+  /** Forgets a batch (accepted by the console, or refused for good). */
+  remove(batch: SpooledBatch): void {
+    const index = this.batches.indexOf(batch);
+    if (index < 0) return;
+    this.batches.splice(index, 1);
+    this.totalBytes -= batch.bytes;
+    this.totalRecords -= batch.records;
+    rmSync(batch.file, { force: true });
+  }
+}
