@@ -6,6 +6,7 @@ export {
   type AuthenticatedDevice,
   authenticateAgent,
   handleAgentRequest,
+  listenFetch,
   startConfigChangeRelay,
   stopConfigChangeRelay,
 } from "./agent";
