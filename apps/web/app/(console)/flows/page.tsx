@@ -1,5 +1,11 @@
-import { NotBuiltYet } from "@/features/shell/NotBuiltYet";
+import { Suspense } from "react";
+import { FlowsExplorer } from "@/features/flows/FlowsExplorer";
 
+// The explorer reads its query from the URL (useSearchParams), which needs a Suspense boundary.
 export default function Page() {
-  return <NotBuiltYet href="/flows" />;
+  return (
+    <Suspense fallback={<p className="muted">Loading flows…</p>}>
+      <FlowsExplorer />
+    </Suspense>
+  );
 }

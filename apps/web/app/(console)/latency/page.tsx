@@ -1,5 +1,11 @@
-import { NotBuiltYet } from "@/features/shell/NotBuiltYet";
+import { Suspense } from "react";
+import { LatencyPage } from "@/features/latency/LatencyPage";
 
+// The page reads its query from the URL (useSearchParams), which needs a Suspense boundary.
 export default function Page() {
-  return <NotBuiltYet href="/latency" />;
+  return (
+    <Suspense fallback={<p className="muted">Loading latency…</p>}>
+      <LatencyPage />
+    </Suspense>
+  );
 }

@@ -139,10 +139,10 @@ export function FlowQueryControls({
             <option value="dst">Once: destination end</option>
             <option value="all">Every record (both ends)</option>
           </select>
-          <span id="vantage-help" className="visually-hidden">
-            {VANTAGE_HELP}
-          </span>
         </label>
+        <span id="vantage-help" className="visually-hidden">
+          {VANTAGE_HELP}
+        </span>
         <label className={styles.live}>
           <input
             type="checkbox"
