@@ -70,11 +70,14 @@ async function rawBodyInput(
   req: Request,
   spec: { contentType: string; maxBytes: number },
 ): Promise<Uint8Array<ArrayBuffer>> {
+  // Read first, then judge the type: a body left unread would stall the next request on a kept-alive
+  // connection.
+  const body = await readBodyLimited(req, spec.maxBytes);
   const type = req.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
   if (type !== spec.contentType) {
     throw new InvalidInputError(`Send the body as ${spec.contentType} (got ${type ?? "no content type"})`);
   }
-  return readBodyLimited(req, spec.maxBytes);
+  return body;
 }
 
 async function jsonBodyInput(req: Request): Promise<Record<string, unknown>> {
