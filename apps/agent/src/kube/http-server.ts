@@ -1,0 +1,96 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  type KubetagsHealth,
+  type KubetagsMetrics,
+  kubeChangesQuerySchema,
+  kubetagsPaths,
+} from "@kernflow/protocol";
+import type { KubeMetadataIndex } from "./metadata-index";
+
+export interface KubetagsHttpSource {
+  index: KubeMetadataIndex;
+  health(): KubetagsHealth;
+  metrics(): KubetagsMetrics;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { error: { code, message } });
+}
+
+async function handle(source: KubetagsHttpSource, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://kubetags");
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.setHeader("allow", "GET, HEAD");
+    return sendError(res, 405, "method_not_allowed", `${req.method} is not allowed; use GET`);
+  }
+  switch (url.pathname) {
+    case kubetagsPaths.snapshot:
+      return sendJson(res, 200, source.index.snapshot());
+    case kubetagsPaths.changes: {
+      const query = kubeChangesQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+      if (!query.success) {
+        const issues = query.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+        return sendError(res, 400, "bad_request", `invalid changes query (${issues})`);
+      }
+      const { epoch, since, wait_ms } = query.data;
+      if (source.index.changesSince(epoch, since) === null) return sendGone(source, res, epoch, since);
+      const closed = new AbortController();
+      res.on("close", () => closed.abort());
+      await source.index.waitForChange(since, wait_ms, closed.signal);
+      if (closed.signal.aborted) return;
+      const changes = source.index.changesSince(epoch, since);
+      if (changes === null) return sendGone(source, res, epoch, since);
+      return sendJson(res, 200, changes);
+    }
+    case kubetagsPaths.health: {
+      const health = source.health();
+      return sendJson(res, health.ok ? 200 : 503, health);
+    }
+    case kubetagsPaths.metrics:
+      return sendJson(res, 200, source.metrics());
+    default:
+      return sendError(res, 404, "not_found", `no such path ${url.pathname}`);
+  }
+}
+
+function sendGone(source: KubetagsHttpSource, res: ServerResponse, epoch: string, since: number): void {
+  const { index } = source;
+  const why =
+    epoch !== index.epoch
+      ? `epoch ${epoch} is not this kubetags' (${index.epoch}): it restarted`
+      : since > index.version
+        ? `version ${since} is ahead of this kubetags' ${index.version}`
+        : `the deletions after version ${since} are no longer remembered`;
+  sendError(res, 410, "snapshot_required", `${why}; fetch ${kubetagsPaths.snapshot}`);
+}
+
+/** Serves the maps, health and metrics; resolves with the bound address once listening. */
+export async function serveKubetags(
+  source: KubetagsHttpSource,
+  host: string,
+  port: number,
+): Promise<{ server: Server; address: AddressInfo }> {
+  const server = createServer((req, res) => {
+    handle(source, req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendError(res, 500, "internal", (error as Error).message);
+      else res.destroy();
+    });
+  });
+  // Long-polls are held up to 30 s; let a client's keep-alive outlive them.
+  server.keepAliveTimeout = 35_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return { server, address: server.address() as AddressInfo };
+}
