@@ -104,6 +104,24 @@ export class IpfixExporter {
     return { sent: records.length, dropped: 0, error: null };
   }
 
+  /**
+   * UDP has no receipt, and a refusing collector's ICMP error only surfaces on a later send: after
+   * `waitMs`, sends the templates again (no data records, so the sequence is unchanged) and returns the
+   * error that shows, if any. Over TCP the last send was already acknowledged by the peer's kernel.
+   */
+  async confirm(waitMs = 300): Promise<Error | null> {
+    if (this.options.transport === "tcp" || this.udp === null) return null;
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    try {
+      if (this.udpError !== null) throw this.takeUdpError();
+      await sendDatagram(this.udp, this.encoder.templateMessage());
+      if (this.udpError !== null) throw this.takeUdpError();
+      return null;
+    } catch (error) {
+      return error as Error;
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.udp?.close();
