@@ -5,6 +5,7 @@ import { bytecodeRouter } from "./routers/bytecode/bytecode.router";
 import { captureRulesRouter } from "./routers/capture-rules/capture-rules.router";
 import { devicesRouter } from "./routers/devices/devices.router";
 import { enrollmentTokensRouter } from "./routers/enrollment-tokens/enrollment-tokens.router";
+import { exportTargetsRouter } from "./routers/export-targets/export-targets.router";
 import { flowsRouter } from "./routers/flows/flows.router";
 import { plansRouter } from "./routers/plans/plans.router";
 import { usersRouter } from "./routers/users/users.router";
@@ -21,6 +22,7 @@ export const appRouter = createTRPCRouter({
   enrollmentTokens: enrollmentTokensRouter,
   devices: devicesRouter,
   flows: flowsRouter,
+  exportTargets: exportTargetsRouter,
 });
 
 export type AppRouter = typeof appRouter;
