@@ -12,14 +12,14 @@ export const consoleSections: readonly ConsoleSection[] = [
   {
     href: "/devices",
     title: "Devices",
-    built: false,
+    built: true,
     summary: "Enrolled agents, their status and configuration.",
   },
   { href: "/plans", title: "Plans", built: true, summary: "Device limits, flow rate limits and retention." },
   {
     href: "/enrollment-tokens",
     title: "Enrollment tokens",
-    built: false,
+    built: true,
     summary: "Tokens that let a new agent enroll into a plan.",
   },
   {
