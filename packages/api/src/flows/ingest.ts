@@ -13,6 +13,7 @@ import {
   PayloadTooLargeError,
   RateLimitedError,
 } from "../errors";
+import { exportRecords } from "../export/console-exporter";
 import { readBodyLimited } from "../http/body";
 import { errorBody, jsonResponse, restErrorResponse } from "../rest/error-response";
 import { defaultFlowRateLimiter, type FlowRateLimiter } from "./rate-limit";
@@ -68,6 +69,8 @@ export async function ingestFlowBatch(deps: IngestDeps, request: Request): Promi
       throw error;
     }
     if (result.duplicate) limiter.refund(deps.device.planId, count);
+    // Stored first, then exported (a retried batch only once); the agent does not wait for collectors.
+    else void exportRecords(deps.db, deps.device.planId, batch.records);
     return jsonResponse(result, 200);
   } catch (error) {
     if (error instanceof DomainError) return restErrorResponse(error);
