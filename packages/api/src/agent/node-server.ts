@@ -48,14 +48,15 @@ async function serve(handler: FetchHandler, req: IncomingMessage, res: ServerRes
       else if (value !== undefined) headers.set(name, value);
     }
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
-    const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, {
+    // Node's fetch needs `duplex` for a streamed body; not every RequestInit typing knows the field.
+    const init: RequestInit & { duplex: "half" } = {
       method: req.method ?? "GET",
       headers,
       body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
       signal: aborter.signal,
-      // Node's fetch needs duplex for a streamed body.
       duplex: "half",
-    });
+    };
+    const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, init);
     const response = await handler(request);
     res.writeHead(response.status, Object.fromEntries(response.headers));
     if (response.body) {

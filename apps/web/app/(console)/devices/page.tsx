@@ -1,5 +1,5 @@
-import { NotBuiltYet } from "@/features/shell/NotBuiltYet";
+import { DevicesPage } from "@/features/devices/DevicesPage";
 
 export default function Page() {
-  return <NotBuiltYet href="/devices" />;
+  return <DevicesPage />;
 }

@@ -1,5 +1,5 @@
-import { NotBuiltYet } from "@/features/shell/NotBuiltYet";
+import { EnrollmentTokensPage } from "@/features/enrollment-tokens/EnrollmentTokensPage";
 
 export default function Page() {
-  return <NotBuiltYet href="/enrollment-tokens" />;
+  return <EnrollmentTokensPage />;
 }
