@@ -1,5 +1,5 @@
-import { NotBuiltYet } from "@/features/shell/NotBuiltYet";
+import { BytecodePage } from "@/features/bytecode/BytecodePage";
 
 export default function Page() {
-  return <NotBuiltYet href="/bytecode" />;
+  return <BytecodePage />;
 }

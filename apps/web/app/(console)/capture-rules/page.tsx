@@ -1,5 +1,5 @@
-import { NotBuiltYet } from "@/features/shell/NotBuiltYet";
+import { CaptureRulesPage } from "@/features/capture-rules/CaptureRulesPage";
 
 export default function Page() {
-  return <NotBuiltYet href="/capture-rules" />;
+  return <CaptureRulesPage />;
 }
