@@ -25,13 +25,13 @@ export const consoleSections: readonly ConsoleSection[] = [
   {
     href: "/bytecode",
     title: "Bytecode",
-    built: false,
+    built: true,
     summary: "eBPF objects served to agents, per kernel.",
   },
   {
     href: "/capture-rules",
     title: "Capture rules",
-    built: false,
+    built: true,
     summary: "Which interfaces agents capture on.",
   },
   { href: "/flows", title: "Flows", built: false, summary: "Explore flow records by any dimension." },
