@@ -52,7 +52,8 @@ interface Side {
 }
 
 interface Held {
-  record: FlowRecord;
+  /** Null once forwarded: the conversation's Side keeps what later partners need, not the record. */
+  record: FlowRecord | null;
   origin: Origin;
   key: string;
   startMs: number;
@@ -65,8 +66,9 @@ interface Held {
 interface Conversation {
   src: Side | null;
   dst: Side | null;
-  waitingSrc: Held[];
-  waitingDst: Held[];
+  /** Null while none waits: most conversations join on arrival and never need the arrays. */
+  waitingSrc: Held[] | null;
+  waitingDst: Held[] | null;
   /** Held records of this conversation; it is forgotten when the last one leaves. */
   held: number;
 }
@@ -79,6 +81,24 @@ function fillProcess(target: Endpoint, from: Endpoint): void {
     const value = from[field];
     if (value !== null) (target as Record<string, unknown>)[field] = value;
   }
+}
+
+const digit = (text: string, at: number) => text.charCodeAt(at) - 48;
+
+/** Milliseconds of an RFC 3339 UTC time; the agent's `YYYY-MM-DDTHH:MM:SS.sssZ` without Date.parse's cost. */
+export function parseUtcMs(text: string): number {
+  if (text.length === 24 && text.charCodeAt(23) === 90 /* Z */ && text.charCodeAt(19) === 46 /* . */) {
+    return Date.UTC(
+      digit(text, 0) * 1000 + digit(text, 1) * 100 + digit(text, 2) * 10 + digit(text, 3),
+      digit(text, 5) * 10 + digit(text, 6) - 1,
+      digit(text, 8) * 10 + digit(text, 9),
+      digit(text, 11) * 10 + digit(text, 12),
+      digit(text, 14) * 10 + digit(text, 15),
+      digit(text, 17) * 10 + digit(text, 18),
+      digit(text, 20) * 100 + digit(text, 21) * 10 + digit(text, 22),
+    );
+  }
+  return Date.parse(text);
 }
 
 function overlaps(side: Side, startMs: number, endMs: number, slackMs: number): boolean {
@@ -123,11 +143,11 @@ export class FlowJoiner {
     const key = conversationKey(record);
     let conversation = this.conversations.get(key);
     if (conversation === undefined) {
-      conversation = { src: null, dst: null, waitingSrc: [], waitingDst: [], held: 0 };
+      conversation = { src: null, dst: null, waitingSrc: null, waitingDst: null, held: 0 };
       this.conversations.set(key, conversation);
     }
-    const startMs = Date.parse(record.ts_start);
-    const endMs = Date.parse(record.ts_end);
+    const startMs = parseUtcMs(record.ts_start);
+    const endMs = parseUtcMs(record.ts_end);
     const held: Held = {
       record,
       origin,
@@ -141,30 +161,27 @@ export class FlowJoiner {
     if (record.vantage === "src") {
       conversation.src = mergeSide(conversation.src, record.src, startMs, endMs);
       // Destination-side records waiting for this one learn the sending process.
-      conversation.waitingDst = this.settle(conversation.waitingDst, (waiting) => {
-        if (!overlaps(conversation.src as Side, waiting.startMs, waiting.endMs, slackMs)) return false;
-        fillProcess(waiting.record.src, record.src);
-        return true;
-      });
+      if (conversation.waitingDst !== null)
+        conversation.waitingDst = this.settle(conversation.waitingDst, conversation.src, "src");
       if (conversation.dst !== null && overlaps(conversation.dst, startMs, endMs, slackMs)) {
         fillProcess(record.dst, conversation.dst.endpoint);
         held.done = true;
-      } else conversation.waitingSrc.push(held);
+      } else if (conversation.waitingSrc === null) conversation.waitingSrc = [held];
+      else conversation.waitingSrc.push(held);
     } else {
       conversation.dst = mergeSide(conversation.dst, record.dst, startMs, endMs);
-      conversation.waitingSrc = this.settle(conversation.waitingSrc, (waiting) => {
-        if (!overlaps(conversation.dst as Side, waiting.startMs, waiting.endMs, slackMs)) return false;
-        fillProcess(waiting.record.dst, record.dst);
-        return true;
-      });
+      if (conversation.waitingSrc !== null)
+        conversation.waitingSrc = this.settle(conversation.waitingSrc, conversation.dst, "dst");
       if (conversation.src !== null && overlaps(conversation.src, startMs, endMs, slackMs)) {
         fillProcess(record.src, conversation.src.endpoint);
         held.done = true;
-      } else conversation.waitingDst.push(held);
+      } else if (conversation.waitingDst === null) conversation.waitingDst = [held];
+      else conversation.waitingDst.push(held);
     }
     conversation.held++;
     this.queue.push(held);
     if (held.done) {
+      held.record = null;
       this.counts.joined++;
       this.emit(record, origin, "joined");
     } else this.waitingCount++;
@@ -198,19 +215,21 @@ export class FlowJoiner {
     return this.queue.length - this.head;
   }
 
-  /** Emits the waiting records that `joins` fills, keeps the others waiting. */
-  private settle(waiting: Held[], joins: (held: Held) => boolean): Held[] {
-    if (waiting.length === 0) return waiting;
+  /** Emits the waiting records of the other vantage that `side` overlaps (filling its end), keeps the rest. */
+  private settle(waiting: Held[], side: Side, end: "src" | "dst"): Held[] | null {
     const still: Held[] = [];
     for (const held of waiting) {
-      if (joins(held)) {
+      const record = held.record as FlowRecord;
+      if (overlaps(side, held.startMs, held.endMs, this.options.slackMs)) {
+        fillProcess(record[end], side.endpoint);
         held.done = true;
+        held.record = null;
         this.waitingCount--;
         this.counts.joined++;
-        this.emit(held.record, held.origin, "joined");
+        this.emit(record, held.origin, "joined");
       } else still.push(held);
     }
-    return still;
+    return still.length === 0 ? null : still;
   }
 
   /** Lets the oldest held record go: forwarded unjoined if it still waited. */
@@ -225,15 +244,24 @@ export class FlowJoiner {
     }
     const conversation = this.conversations.get(held.key) as Conversation;
     if (!held.done) {
+      const record = held.record as FlowRecord;
       held.done = true;
+      held.record = null;
       this.waitingCount--;
-      const list = held.record.vantage === "src" ? conversation.waitingSrc : conversation.waitingDst;
+      const isSrc = record.vantage === "src";
+      const list = isSrc ? conversation.waitingSrc : conversation.waitingDst;
       // Per conversation, records wait in arrival order too, so this one is first.
-      const at = list.indexOf(held);
-      if (at >= 0) list.splice(at, 1);
+      const at = list === null ? -1 : list.indexOf(held);
+      if (list !== null && at >= 0) {
+        list.splice(at, 1);
+        if (list.length === 0) {
+          if (isSrc) conversation.waitingSrc = null;
+          else conversation.waitingDst = null;
+        }
+      }
       if (evicted) this.counts.evicted++;
       else this.counts.unjoined++;
-      this.emit(held.record, held.origin, evicted ? "evicted" : "unjoined");
+      this.emit(record, held.origin, evicted ? "evicted" : "unjoined");
     }
     conversation.held--;
     if (conversation.held === 0) this.conversations.delete(held.key);
