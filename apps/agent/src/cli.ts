@@ -3,7 +3,7 @@ import type { Writable } from "node:stream";
 import { inspect } from "node:util";
 import type { FlowRecord } from "@kernflow/protocol";
 import { BytecodeError, MissingKernelFeatureError, MissingPrivilegeError } from "./capture/errors";
-import { type CaptureFlags, parseCaptureFlags, UsageError, wantsHelp } from "./cli-flags";
+import { type CaptureFlags, parseCaptureFlags, UsageError } from "./cli-flags";
 import type { CaptureOptions } from "./roles/capture";
 import { createStdoutSink } from "./sinks";
 import { IpfixSink } from "./sinks/ipfix";
@@ -40,7 +40,7 @@ Commands:
   enroll     exchange an enrollment token for this agent's credentials
   run        connected mode: check in, apply pushed config live, ship flows to the console
   aggregate  join source and destination records from many agents, forward to the console
-  kubetags   watch Kubernetes and map IPs/containers to objects    (not implemented yet)
+  kubetags   watch Kubernetes and serve IP/container → pod, service, node, workload maps
 
 Run '${program} <command> --help' for a command's flags.
 Exit codes: 0 done, 1 runtime failure, 2 bad usage, 3 missing privilege or kernel feature.
@@ -70,13 +70,6 @@ Flags:
 
 Durations: 500ms, 10s, 5m, 1h. KERNFLOW_DEBUG=1 adds stack traces to runtime failures.
 `;
-
-const laterCommands: Record<string, { usage: string; issue: string }> = {
-  kubetags: {
-    usage: `Usage: ${program} kubetags`,
-    issue: "watches the Kubernetes API and maps IPs and container ids to objects",
-  },
-};
 
 const capabilityBits = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
 
@@ -239,19 +232,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const { runAggregateCommand } = await import("./roles/aggregate-command");
     return runAggregateCommand(rest, io);
   }
-  const later = laterCommands[command];
-  if (later !== undefined) {
-    if (wantsHelp(rest)) {
-      io.stdout.write(
-        `${later.usage}\n\n${command}: ${later.issue}.\nNot implemented yet in this version.\n`,
-      );
-      return exitCode.ok;
-    }
-    return usageFailure(
-      io,
-      command,
-      `not implemented yet (${later.issue}); this version offers standalone '${program} capture'`,
-    );
+  if (command === "kubetags") {
+    const { runKubetagsCommand } = await import("./roles/kubetags-command");
+    return runKubetagsCommand(rest, io);
   }
   return usageFailure(io, null, `unknown command "${command}"`);
 }
