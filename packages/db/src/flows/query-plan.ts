@@ -220,18 +220,30 @@ export function planFlowQuery(query: FlowQuery, scope: FlowQueryScope): PlannedQ
   const bytes = source === "raw" ? "bytes * sample_rate" : "bytes";
   const packets = source === "raw" ? "packets * sample_rate" : "packets";
   const records = source === "raw" ? "1" : "records";
-  const key = `json_build_array(${query.group_by.map(dimensionText).join(", ")})::text`;
   const bucket = `floor(extract(epoch FROM ${timeColumn} - ${from}::timestamptz) / ${params.add(grid.bucketSeconds)})::int`;
   const agg = aggregateSql(query);
+  const topN = params.add(query.top_n);
+  // Volume sums decompose: the rows are first summed per group and bucket (on the bare columns, cheap), and
+  // only those few sums are keyed, ranked and folded into "other". Percentiles do not decompose, so the
+  // latency metrics key every matching record.
+  const dims = query.group_by.map((d, i) => `${dimensionText(d)} AS d${i}`);
+  const dimRefs = query.group_by.map((_, i) => `d${i}`);
+  const f = isVolumeMetric(query.metric)
+    ? `SELECT json_build_array(${dimRefs.join(", ")})::text AS k, bi, v, b, p, r FROM (
+    SELECT ${[...dims, `${bucket} AS bi`].join(", ")}, sum((${value})::float8) AS v,
+           sum((${bytes})::float8) AS b, sum((${packets})::float8) AS p, sum((${records})::float8) AS r
+      FROM ${table} WHERE ${where.join(" AND ")}
+     GROUP BY ${[...dimRefs, "bi"].join(", ")}) s`
+    : `SELECT json_build_array(${query.group_by.map(dimensionText).join(", ")})::text AS k, ${bucket} AS bi,
+         (${value})::float8 AS v, (${bytes})::float8 AS b, (${packets})::float8 AS p, 1::float8 AS r
+    FROM ${table} WHERE ${where.join(" AND ")}`;
   const sql = `
 WITH f AS MATERIALIZED (
-  SELECT ${key} AS k, ${bucket} AS bi, (${value})::float8 AS v,
-         (${bytes})::float8 AS b, (${packets})::float8 AS p, (${records})::float8 AS r
-    FROM ${table} WHERE ${where.join(" AND ")}
+  ${f}
 ),
 t AS (
   SELECT k, row_number() OVER (ORDER BY ${agg} DESC NULLS LAST, k COLLATE "C") AS rank
-    FROM f GROUP BY k ORDER BY ${agg} DESC NULLS LAST, k COLLATE "C" LIMIT ${params.add(query.top_n)}
+    FROM f GROUP BY k ORDER BY ${agg} DESC NULLS LAST, k COLLATE "C" LIMIT ${topN}
 )
 SELECT t.rank, min(t.k) AS k, f.bi, GROUPING(f.bi) AS whole, (${agg})::float8 AS value,
        sum(f.b)::float8 AS bytes, sum(f.p)::float8 AS packets, sum(f.r)::float8 AS records
