@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 APT_NEEDS=(
   clang:clang llc:llvm bpftool:bpftool /usr/include/bpf/libbpf.h:libbpf-dev
   chromium:chromium iperf3:iperf3 tc:iproute2 python3:python3 softflowd:softflowd
-  /usr/lib/postgresql/15/bin/postgres:postgresql-15 tshark:tshark nfcapd:nfdump
+  /usr/lib/postgresql/15/bin/postgres:postgresql-15 tshark:tshark nfcapd:nfdump nats-server:nats-server
 )
 missing=()
 for pair in "${APT_NEEDS[@]}"; do
