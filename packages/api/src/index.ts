@@ -27,6 +27,7 @@ export {
 } from "./services/bootstrap";
 export { chooseBytecode, registerDefaultBytecode } from "./services/bytecode";
 export { effectiveCaptureRule } from "./services/capture-rules";
+export { createLocalEnrollmentToken } from "./services/local-agent";
 export { FixedWindowRateLimiter } from "./services/rate-limit";
 
 /** Input types of every procedure, e.g. `RouterInputs["plans"]["create"]`. */
