@@ -1,6 +1,7 @@
 // Shared by the fleet tests: a real HTTP server in front of the agent protocol and REST handlers, and the
 // messages a capture agent sends.
 import { randomUUID } from "node:crypto";
+import type { FlowStore } from "@kernflow/db";
 import {
   type AgentStatus,
   agentPaths,
@@ -20,10 +21,10 @@ export interface FleetServer {
   close(): Promise<void>;
 }
 
-export async function startFleetServer(h: Harness): Promise<FleetServer> {
+export async function startFleetServer(h: Harness, flowStore?: FlowStore): Promise<FleetServer> {
   const { url, close } = await listenFetch((request) =>
     new URL(request.url).pathname.startsWith("/api/agent/")
-      ? handleAgentRequest(request, { db: h.db })
+      ? handleAgentRequest(request, { db: h.db, ...(flowStore ? { flowStore } : {}) })
       : handleRestRequest(request, h.deps),
   );
   return { url, close };

@@ -1,4 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { gzipSync } from "node:zlib";
+import { createFlowStore, type FlowStore } from "@kernflow/db";
 import { agentPaths } from "@kernflow/protocol";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,17 +16,21 @@ import {
   planAndToken,
   startFleetServer,
 } from "./agent-protocol.helpers";
+import { generateDay } from "./flows-reference";
 import { createHarness, type Harness } from "./harness";
 
 let h: Harness;
 let server: FleetServer;
+let flowStore: FlowStore;
 beforeAll(async () => {
   h = await createHarness();
-  server = await startFleetServer(h);
+  flowStore = createFlowStore(h.database.url);
+  server = await startFleetServer(h, flowStore);
 });
 afterAll(async () => {
   await stopConfigChangeRelay();
   await server?.close();
+  await flowStore?.close();
   await h?.cleanup();
 });
 
@@ -336,6 +342,8 @@ describe("bytecode download", () => {
     await h.db.bytecode.create({
       data: { sha256: sha, name: "test.bpf.o", size: content.length, kernelMatch: "6.18.0-test", content },
     });
+    // As the bytecode service does after an upload: desired configs computed before it are stale.
+    announceConfigChange({ all: true });
     const res = await fetch(`${server.url}${agentPaths.bytecode}/${sha}`, {
       headers: { authorization: `Bearer ${body.credential}` },
     });
@@ -366,5 +374,28 @@ describe("bytecode download", () => {
     ).toBe(400);
     expect((await http(server, "GET", `${agentPaths.bytecode}/${sha}`)).status).toBe(401);
     await h.db.bytecode.delete({ where: { sha256: sha } });
+  });
+});
+
+describe("flow batches", () => {
+  it("are stored for the device the credential belongs to, and refused without a credential (401)", async () => {
+    const { secret } = await planAndToken(h, server);
+    const { body } = await enroll(server, secret);
+    const records = generateDay([body.device.name], Date.now() - 86_400_000, 5, 7);
+    const batch = gzipSync(JSON.stringify({ batch_id: randomUUID(), records }));
+    const post = (bearer?: string) =>
+      fetch(`${server.url}${agentPaths.flows}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "content-encoding": "gzip",
+          ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+        },
+        body: batch,
+      });
+    const stored = await post(body.credential);
+    expect(stored.status).toBe(200);
+    expect(await stored.json()).toEqual({ accepted: 5, duplicate: false });
+    expect((await post()).status).toBe(401);
   });
 });

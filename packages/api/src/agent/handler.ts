@@ -1,3 +1,4 @@
+import type { FlowStore } from "@kernflow/db";
 import {
   agentPaths,
   checkInRequestSchema,
@@ -7,6 +8,7 @@ import {
 } from "@kernflow/protocol";
 import type { Db } from "../db";
 import { InvalidInputError, NotFoundError } from "../errors";
+import { ingestFlowBatch } from "../flows/ingest";
 import { clientIpFromHeaders } from "../http/request-info";
 import { writeAudit } from "../services/audit";
 import { checkIn } from "./check-in";
@@ -16,8 +18,8 @@ import { agentErrorResponse, agentJson, agentUnavailable, parseAgentBody } from 
 
 export interface AgentDeps {
   db: Db;
-  /** Where flow batches go (`FlowStore` of @kernflow/db); without one, POST flows answers 503. */
-  flowStore?: unknown;
+  /** Where flow batches go; without one, POST flows answers 503. */
+  flowStore?: FlowStore;
   /** The client address when the host framework knows it better than the forwarding headers do. */
   clientIp?: string | null;
 }
@@ -69,8 +71,9 @@ const routes: Record<string, Partial<Record<string, Route>>> = {
   },
   [agentPaths.flows]: {
     POST: async (request, deps) => {
-      await authenticateAgent(deps.db, request);
-      return agentUnavailable("flow ingest not available");
+      const device = await authenticateAgent(deps.db, request);
+      if (!deps.flowStore) return agentUnavailable("flow ingest not available");
+      return ingestFlowBatch({ db: deps.db, flowStore: deps.flowStore, device }, request);
     },
   },
 };

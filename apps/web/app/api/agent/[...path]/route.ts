@@ -1,5 +1,6 @@
 import { handleAgentRequest } from "@kernflow/api";
 import { serverDb } from "@/server/db";
+import { serverFlowStore } from "@/server/flow-store";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
@@ -7,7 +8,7 @@ export const dynamic = "force-dynamic";
 export const maxDuration = 60;
 
 function handle(request: Request): Promise<Response> {
-  return handleAgentRequest(request, { db: serverDb() });
+  return handleAgentRequest(request, { db: serverDb(), flowStore: serverFlowStore() });
 }
 
 export { handle as GET, handle as POST };
