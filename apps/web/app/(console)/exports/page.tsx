@@ -1,5 +1,5 @@
-import { NotBuiltYet } from "@/features/shell/NotBuiltYet";
+import { ExportTargetsPage } from "@/features/exports/ExportTargetsPage";
 
 export default function Page() {
-  return <NotBuiltYet href="/exports" />;
+  return <ExportTargetsPage />;
 }

@@ -1,0 +1,148 @@
+"use client";
+
+import { type FormEvent, useId, useState } from "react";
+import { InlineError } from "@/features/shell/InlineError";
+
+export type ExportKind = "ipfix_udp" | "ipfix_tcp" | "nats";
+
+export interface ExportTargetFields {
+  name: string;
+  kind: ExportKind;
+  url: string;
+  enabled: boolean;
+  planId: string | null;
+  enterpriseId: number | null;
+}
+
+export const emptyExportTarget: ExportTargetFields = {
+  name: "",
+  kind: "ipfix_udp",
+  url: "ipfix://collector.example:4739",
+  enabled: true,
+  planId: null,
+  enterpriseId: null,
+};
+
+export const kindLabels: Record<ExportKind, string> = {
+  ipfix_udp: "IPFIX over UDP",
+  ipfix_tcp: "IPFIX over TCP",
+  nats: "NATS JetStream subject",
+};
+
+const urlExamples: Record<ExportKind, string> = {
+  ipfix_udp: "ipfix://collector.example:4739",
+  ipfix_tcp: "ipfix+tcp://collector.example:4739",
+  nats: "nats://nats.example:4222/kernflow.flows",
+};
+
+interface ExportTargetFormProps {
+  title: string;
+  initial: ExportTargetFields;
+  plans: readonly { id: string; name: string }[];
+  submitLabel: string;
+  pending: boolean;
+  error: unknown;
+  onSubmit: (fields: ExportTargetFields) => void;
+  onCancel: () => void;
+}
+
+// The URL is checked against the kind by the API, whose message names the fault (scheme, host, port).
+export function ExportTargetForm({
+  title,
+  initial,
+  plans,
+  submitLabel,
+  pending,
+  error,
+  onSubmit,
+  onCancel,
+}: ExportTargetFormProps) {
+  const titleId = useId();
+  const [name, setName] = useState(initial.name);
+  const [kind, setKind] = useState<ExportKind>(initial.kind);
+  const [url, setUrl] = useState(initial.url);
+  const [enabled, setEnabled] = useState(initial.enabled);
+  const [planId, setPlanId] = useState(initial.planId ?? "");
+  const [enterpriseId, setEnterpriseId] = useState(
+    initial.enterpriseId === null ? "" : String(initial.enterpriseId),
+  );
+
+  const changeKind = (next: ExportKind) => {
+    // Keep what was typed unless it is still the previous kind's example.
+    if (url === urlExamples[kind] || url === "") setUrl(urlExamples[next]);
+    setKind(next);
+  };
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    onSubmit({
+      name: name.trim(),
+      kind,
+      url: url.trim(),
+      enabled,
+      planId: planId === "" ? null : planId,
+      enterpriseId: enterpriseId.trim() === "" ? null : Number(enterpriseId),
+    });
+  };
+
+  return (
+    <form className="card form" onSubmit={submit} aria-labelledby={titleId}>
+      <h2 id={titleId}>{title}</h2>
+      <div className="form-grid">
+        <label>
+          Target name
+          <input required value={name} onChange={(event) => setName(event.target.value)} />
+        </label>
+        <label>
+          Kind
+          <select value={kind} onChange={(event) => changeKind(event.target.value as ExportKind)}>
+            {(Object.keys(kindLabels) as ExportKind[]).map((k) => (
+              <option key={k} value={k}>
+                {kindLabels[k]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          URL
+          <input required value={url} onChange={(event) => setUrl(event.target.value)} />
+        </label>
+        <label>
+          Plan
+          <select value={planId} onChange={(event) => setPlanId(event.target.value)}>
+            <option value="">All plans</option>
+            {plans.map((plan) => (
+              <option key={plan.id} value={plan.id}>
+                {plan.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Private enterprise number
+          <input
+            type="number"
+            min={1}
+            step={1}
+            placeholder="default (placeholder 4294967040)"
+            value={enterpriseId}
+            onChange={(event) => setEnterpriseId(event.target.value)}
+          />
+        </label>
+        <label className="checkbox">
+          <input type="checkbox" checked={enabled} onChange={(event) => setEnabled(event.target.checked)} />
+          Enabled
+        </label>
+      </div>
+      <InlineError error={error} />
+      <div className="form-actions">
+        <button type="submit" className="primary" disabled={pending}>
+          {pending ? "Saving…" : submitLabel}
+        </button>
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
