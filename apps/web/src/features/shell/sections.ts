@@ -41,7 +41,7 @@ export const consoleSections: readonly ConsoleSection[] = [
     built: false,
     summary: "Application latency and TCP round-trip times.",
   },
-  { href: "/exports", title: "Exports", built: false, summary: "IPFIX and NATS JetStream export targets." },
+  { href: "/exports", title: "Exports", built: true, summary: "IPFIX and NATS JetStream export targets." },
   { href: "/users", title: "Users", built: true, summary: "People who can sign in, and their roles." },
   {
     href: "/api-tokens",
