@@ -108,7 +108,7 @@ export function ExportTargetsPage() {
       <InlineError error={toggle.error} />
       <InlineError error={sendTest.error} />
       {testResult !== null ? (
-        <p role="status" className={testResult.ok ? "notice" : "error"}>
+        <p role={testResult.ok ? "status" : "alert"} className={testResult.ok ? "notice" : "error"}>
           {testResult.ok
             ? "Test record sent: the collector accepted the message."
             : `Test record failed: ${testResult.error}`}
