@@ -4,12 +4,16 @@
  * newest forgotten tombstone can no longer be brought up to date and must take a snapshot.
  *
  * Each change re-inserts its key, so the Map's iteration order is version order: pruning the oldest
- * tombstones walks from the front.
+ * tombstones walks from the front. A log of (version, key) in change order lets a reader's changes be
+ * found in time proportional to what changed, not to the map's size; it is rebuilt from the map when
+ * it grows past twice the map.
  */
 export class VersionedMap<T> {
   private readonly items = new Map<string, { version: number; entry: T | null }>();
   private tombstones = 0;
   private liveCount = 0;
+  private logVersions: number[] = [];
+  private logKeys: string[] = [];
   /** Changes at or below this version may have been forgotten. */
   forgottenThrough = 0;
 
@@ -29,6 +33,7 @@ export class VersionedMap<T> {
     if (old?.entry === null) this.tombstones -= 1;
     this.items.delete(key);
     this.items.set(key, { version, entry });
+    this.log(key, version);
   }
 
   /** Returns whether the key was present. */
@@ -37,6 +42,7 @@ export class VersionedMap<T> {
     if (old === undefined || old.entry === null) return false;
     this.items.delete(key);
     this.items.set(key, { version, entry: null });
+    this.log(key, version);
     this.liveCount -= 1;
     this.tombstones += 1;
     if (this.tombstones > this.maxTombstones) this.pruneTombstones();
@@ -52,12 +58,37 @@ export class VersionedMap<T> {
   changedSince(since: number): { upserted: T[]; removed: string[] } {
     const upserted: T[] = [];
     const removed: string[] = [];
-    for (const [key, item] of this.items) {
-      if (item.version <= since) continue;
+    const versions = this.logVersions;
+    // First log position with a version after `since` (the log is in version order).
+    let lo = 0;
+    let hi = versions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((versions[mid] as number) <= since) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < versions.length; i++) {
+      const key = this.logKeys[i] as string;
+      const item = this.items.get(key);
+      // A key changed twice appears twice: report it at its latest change only.
+      if (item === undefined || item.version !== versions[i]) continue;
       if (item.entry === null) removed.push(key);
       else upserted.push(item.entry);
     }
     return { upserted, removed };
+  }
+
+  private log(key: string, version: number): void {
+    this.logVersions.push(version);
+    this.logKeys.push(key);
+    if (this.logKeys.length <= 2 * this.items.size + 1024) return;
+    // Compact: one log entry per key, in the map's (version) order.
+    this.logVersions = [];
+    this.logKeys = [];
+    for (const [k, item] of this.items) {
+      this.logVersions.push(item.version);
+      this.logKeys.push(k);
+    }
   }
 
   /** Forgets the older half of the tombstones, remembering the newest version forgotten. */
