@@ -52,6 +52,7 @@ export function FlowQueryControls({
         <label>
           Metric
           <select
+            aria-label="Metric"
             value={query.metric}
             onChange={(event) => setQuery({ metric: event.target.value as FlowMetric })}
           >
@@ -66,6 +67,7 @@ export function FlowQueryControls({
           <label>
             Aggregate
             <select
+              aria-label="Aggregate"
               value={query.aggregate}
               onChange={(event) => setQuery({ aggregate: event.target.value as FlowAggregate })}
             >
@@ -84,6 +86,7 @@ export function FlowQueryControls({
         <label>
           Bucket
           <select
+            aria-label="Bucket"
             value={query.bucket_seconds ?? "auto"}
             onChange={(event) =>
               setQuery({
@@ -104,6 +107,7 @@ export function FlowQueryControls({
         <label>
           Top N
           <input
+            aria-label="Top N"
             type="number"
             min={1}
             max={100}
@@ -123,6 +127,7 @@ export function FlowQueryControls({
             </abbr>
           </span>
           <select
+            aria-label="Vantage"
             value={query.vantage ?? "default"}
             aria-describedby="vantage-help"
             onChange={(event) =>

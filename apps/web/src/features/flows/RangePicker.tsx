@@ -38,6 +38,7 @@ export function RangePicker({
       <label>
         Time range
         <select
+          aria-label="Time range"
           value={selected}
           onChange={(event) => {
             if (event.target.value === "custom") {
@@ -63,6 +64,7 @@ export function RangePicker({
           <label>
             From (UTC)
             <input
+              aria-label="From (UTC)"
               type="datetime-local"
               defaultValue={toInput(range.from)}
               key={`from-${range.from}`}
@@ -72,6 +74,7 @@ export function RangePicker({
           <label>
             To (UTC)
             <input
+              aria-label="To (UTC)"
               type="datetime-local"
               defaultValue={toInput(range.to)}
               key={`to-${range.to}`}
