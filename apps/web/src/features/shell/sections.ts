@@ -34,11 +34,11 @@ export const consoleSections: readonly ConsoleSection[] = [
     built: true,
     summary: "Which interfaces agents capture on.",
   },
-  { href: "/flows", title: "Flows", built: false, summary: "Explore flow records by any dimension." },
+  { href: "/flows", title: "Flows", built: true, summary: "Explore flow records by any dimension." },
   {
     href: "/latency",
     title: "Latency",
-    built: false,
+    built: true,
     summary: "Application latency and TCP round-trip times.",
   },
   { href: "/exports", title: "Exports", built: true, summary: "IPFIX and NATS JetStream export targets." },
