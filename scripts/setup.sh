@@ -9,6 +9,7 @@ APT_NEEDS=(
   clang:clang llc:llvm bpftool:bpftool /usr/include/bpf/libbpf.h:libbpf-dev
   chromium:chromium iperf3:iperf3 tc:iproute2 python3:python3 softflowd:softflowd
   /usr/lib/postgresql/15/bin/postgres:postgresql-15 tshark:tshark nfcapd:nfdump nats-server:nats-server
+  kubectl:kubectl
 )
 missing=()
 for pair in "${APT_NEEDS[@]}"; do
