@@ -248,10 +248,11 @@ describe.skipIf(natsServerBinary === undefined)("NATS JetStream flow ingest", ()
     const nats = await new NatsServer().start();
     const nc = await connect({ servers: `127.0.0.1:${nats.port}` });
     const stop = new AbortController();
+    let running: Promise<unknown> = Promise.resolve();
     try {
       const subject = "kernflow.flows.poison";
       const stats = emptyNatsIngestStats();
-      const running = runNatsIngest(
+      running = runNatsIngest(
         { db: h.db, flowStore: store },
         { url: `${nats.url}/${subject}`, log: () => {} },
         stop.signal,
@@ -309,6 +310,7 @@ describe.skipIf(natsServerBinary === undefined)("NATS JetStream flow ingest", ()
       expect(consumer.num_pending).toBe(0);
     } finally {
       stop.abort();
+      await running;
       await nc.close();
       await nats.cleanup();
     }

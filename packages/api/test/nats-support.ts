@@ -37,14 +37,16 @@ export class NatsServer {
       },
     );
     this.child = child;
+    let output = "";
     await new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
+        output += String(chunk);
         this.log += String(chunk);
-        if (this.log.includes("Server is ready")) resolve();
+        if (output.includes("Server is ready")) resolve();
       };
       child.stdout?.on("data", onData);
       child.stderr?.on("data", onData);
-      child.once("exit", (code) => reject(new Error(`nats-server exited ${code}: ${this.log}`)));
+      child.once("exit", (code) => reject(new Error(`nats-server exited ${code}: ${output}`)));
     });
     return this;
   }
