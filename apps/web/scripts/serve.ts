@@ -8,11 +8,13 @@ import {
   ensureBootstrapAdmin,
   InvalidBootstrapEnvError,
   registerDefaultBytecode,
+  stopConfigChangeRelay,
 } from "@kernflow/api";
-import { DatabaseError, openDatabase } from "@kernflow/db";
+import { DatabaseError, openDatabase, parseDatabaseEnv } from "@kernflow/db";
 import { assertConsoleBuilt, ConsoleNotBuiltError } from "../src/launcher/build";
 import { LauncherConfigError, parseLauncherEnv } from "../src/launcher/env";
 import { ListenError, listen } from "../src/launcher/listen";
+import { type LocalAgent, startLocalAgent } from "../src/launcher/local-agent";
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
 
   const db = await openDatabase({ env: process.env, log: say });
   let nextApp: { close(): Promise<void> } | undefined;
+  let localAgent: LocalAgent | undefined;
   let shuttingDown = false;
   const shutdown = async (reason: string, code: number) => {
     if (shuttingDown) return;
@@ -67,11 +70,15 @@ async function main(): Promise<void> {
     say(`${reason}: stopping`);
     const timer = setTimeout(() => fail("shutdown took too long; exiting"), SHUTDOWN_TIMEOUT_MS);
     timer.unref();
+    // The agent first: it ships what it still holds to the console before the console goes.
+    await localAgent?.stop();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
     });
     await nextApp?.close();
+    // The relay's LISTEN connection must go before PostgreSQL does, or it reports the server's shutdown.
+    await stopConfigChangeRelay();
     await db.close();
     say("stopped");
     process.exit(code);
@@ -98,7 +105,20 @@ async function main(): Promise<void> {
     await db.close().catch(() => undefined);
     throw error;
   }
-  say(`console ready at ${consoleUrl(env.HOST, address.port)}`);
+  const url = consoleUrl(env.HOST, address.port);
+  say(`console ready at ${url}`);
+  if (env.KERNFLOW_LOCAL_AGENT) {
+    // The console is useful without it, so a failed enrollment is reported, not fatal.
+    localAgent = await startLocalAgent({
+      prisma: db.prisma,
+      consoleUrl: url,
+      home: parseDatabaseEnv(process.env).home,
+      say,
+    }).catch((error: unknown) => {
+      say(`local agent not started: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    });
+  }
 }
 
 // The object built from bpf/ becomes the default CO-RE bytecode agents are given; without a build the

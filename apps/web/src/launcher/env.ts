@@ -25,6 +25,13 @@ const launcherEnvSchema = z.object({
     z.email("KERNFLOW_ADMIN_EMAIL must be an email address").optional(),
   ),
   KERNFLOW_ADMIN_PASSWORD: optionalText,
+  // The quick start sets it: enroll and run an agent on this host against this console.
+  KERNFLOW_LOCAL_AGENT: optionalText.pipe(
+    z
+      .enum(["0", "1"], { error: "KERNFLOW_LOCAL_AGENT must be 1 (run a local agent) or 0" })
+      .default("0")
+      .transform((v) => v === "1"),
+  ),
 });
 
 export type LauncherEnv = z.infer<typeof launcherEnvSchema>;
