@@ -30,7 +30,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(options: { pageSize?: number; maxTombstones?: number } = {}) {
+async function start(options: { pageSize?: number; maxTombstones?: number; resyncMs?: number } = {}) {
   const kubeConfig = loadKubeConfig(standin.writeKubeconfig(dir), {});
   role = await startKubetags({
     kubeConfig,
@@ -38,6 +38,7 @@ async function start(options: { pageSize?: number; maxTombstones?: number } = {}
     port: 0,
     informer: { restartDelayMs: 50, pageSize: options.pageSize ?? 500 },
     ...(options.maxTombstones === undefined ? {} : { maxTombstones: options.maxTombstones }),
+    ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
   });
   return role;
 }
@@ -317,6 +318,30 @@ describe("kubetags against the stand-in API server", () => {
     // 6 seeded, one deleted and one added while partitioned.
     expect(pods?.objects).toBe(6);
     expect(health.ok).toBe(true);
+  });
+
+  it("resyncs by relisting, which repairs a deletion and an update whose events were lost", async () => {
+    seedCluster();
+    await start({ resyncMs: 300 });
+    await healthy();
+    // Events lost without any 410: only the periodic resync can notice.
+    standin.deliverEvents = false;
+    standin.remove("Pod", "default", "debug");
+    standin.apply(service("checkout", "shop", ["10.96.77.7"]));
+    standin.deliverEvents = true;
+    await eventually(
+      () => ipEntry("10.96.77.7"),
+      (e) => e?.name === "checkout",
+    );
+    await eventually(
+      () => ipEntry("10.244.1.99"),
+      (e) => e === undefined,
+    );
+    expect(await ipEntry("10.96.12.34")).toBeUndefined();
+    const health = kubetagsHealthSchema.parse((await getJson(kubetagsPaths.health)).body);
+    expect(health.ok).toBe(true);
+    expect(health.informers.find((i) => i.resource === "pods")?.failing).toBe(false);
+    expect(health.informers.find((i) => i.resource === "pods")?.objects).toBe(5);
   });
 
   it("restarts a list whose continue token expired (HTTP 410) and converges", async () => {

@@ -7,14 +7,13 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
   ListWatch,
-  UPDATE,
   Watch,
 } from "@kubernetes/client-node";
 // The HTTP client @kubernetes/client-node 1.x uses: its applyToFetchOptions gives a node-fetch agent (TLS, CA).
 import fetch from "node-fetch";
 import type { ZodType } from "zod";
 import { ApplyTimings } from "./apply-timings";
-import { listEnvelopeSchema, statusSchema } from "./objects";
+import { listEnvelopeSchema, type ObjectStub, statusSchema, stubOf } from "./objects";
 
 /** One watched resource: where it lives in the API and what to do with its (slimmed) objects. */
 export interface ResourceSpec<T> {
@@ -22,9 +21,11 @@ export interface ResourceSpec<T> {
   resource: string;
   /** Cluster-wide list path: `/api/v1/pods`, `/apis/apps/v1/replicasets`. */
   path: string;
-  schema: ZodType<T>;
+  schema: ZodType<T & { metadata: ObjectStub["metadata"] }>;
+  /** An object was listed or watched (added or modified); called with every field the schema keeps. */
   onUpsert(object: T): void;
-  onDelete(object: T): void;
+  /** An object is gone (watched deletion, or absent from a relist); only its stub is left by then. */
+  onDelete(object: ObjectStub): void;
 }
 
 export interface InformerOptions {
@@ -64,6 +65,8 @@ export class ResourceInformer<T> {
   private events = 0;
   private gone = 0;
   private stopped = false;
+  /** The watch was ended on purpose by {@link resync}: its abort error is not a failure. */
+  private resyncing = false;
   private restartTimer: NodeJS.Timeout | null = null;
   private restartDelayMs: number;
   private readonly log: (message: string) => void;
@@ -81,14 +84,14 @@ export class ResourceInformer<T> {
       () => this.listAll(),
       false,
     );
-    this.listWatch.on(ADD, (o) => {
+    // Upserts reach the maps straight from the list and the watch, with the full slim object; the
+    // library's cache holds stubs, so its add/update callbacks only count.
+    this.listWatch.on(ADD, () => {
       this.objects += 1;
-      spec.onUpsert(o as T);
     });
-    this.listWatch.on(UPDATE, (o) => spec.onUpsert(o as T));
     this.listWatch.on(DELETE, (o) => {
       this.objects -= 1;
-      spec.onDelete(o as T);
+      spec.onDelete(o as ObjectStub);
     });
     this.listWatch.on(ERROR, (error) => this.onError(error));
   }
@@ -110,12 +113,17 @@ export class ResourceInformer<T> {
     await this.listWatch.stop();
   }
 
-  get(name: string, namespace?: string): T | undefined {
-    return this.listWatch.get(name, namespace) as T | undefined;
-  }
-
-  list(): readonly T[] {
-    return this.listWatch.list() as readonly T[];
+  /**
+   * Resync: relists now (the library then reports what the list no longer has as deleted, and the watch
+   * resumes from the new list), repairing whatever a missed event could have left wrong. The library has
+   * no call for this: clearing its resourceVersion and ending the watch makes it relist, as after a 410.
+   */
+  resync(): void {
+    if (this.stopped || !this.synced || this.failing) return;
+    this.resyncing = true;
+    const internals = this.listWatch as unknown as { resourceVersion: string; request?: AbortController };
+    internals.resourceVersion = "";
+    internals.request?.abort();
   }
 
   health(): KubeInformerHealth {
@@ -144,13 +152,22 @@ export class ResourceInformer<T> {
     this.restartDelayMs = this.options.restartDelayMs ?? 1_000;
   }
 
-  /** @internal Parses one watch event's object; null (and an error noted) when it is not a valid one. */
-  slim(phase: string, object: unknown): T | null {
+  /**
+   * @internal Parses one watch event's object and applies an addition or change to the maps; returns
+   * the stub for the library's cache, or null (an error noted) when the object is not a valid one.
+   */
+  apply(phase: string, object: unknown): ObjectStub | null {
     this.events += 1;
     const parsed = this.spec.schema.safeParse(object);
-    if (parsed.success) return parsed.data;
-    this.noteError(`invalid ${phase} object on ${this.spec.path}: ${parsed.error.issues[0]?.message}`, false);
-    return null;
+    if (!parsed.success) {
+      this.noteError(
+        `invalid ${phase} object on ${this.spec.path}: ${parsed.error.issues[0]?.message}`,
+        false,
+      );
+      return null;
+    }
+    if (phase !== "DELETED") this.spec.onUpsert(parsed.data);
+    return stubOf(parsed.data);
   }
 
   /** @internal */
@@ -167,6 +184,11 @@ export class ResourceInformer<T> {
   }
 
   private onError(error: unknown): void {
+    if (this.resyncing && !this.stopped) {
+      this.resyncing = false;
+      this.listWatch.start().catch((e: unknown) => this.onError(e));
+      return;
+    }
     const message = describeApiError(error);
     this.noteError(message, true);
     if (this.stopped) return;
@@ -184,6 +206,7 @@ export class ResourceInformer<T> {
   /** Lists every page (`limit` + `continue`), keeping only the slim objects; the list's resourceVersion is the first page's. */
   private async listAll(): Promise<KubernetesListObject<KubernetesObject>> {
     this.lists += 1;
+    this.resyncing = false;
     const cluster = this.kubeConfig.getCurrentCluster();
     if (cluster === null) throw new Error("the kubeconfig has no current cluster");
     const items: KubernetesObject[] = [];
@@ -209,8 +232,10 @@ export class ResourceInformer<T> {
       resourceVersion ??= page.data.metadata.resourceVersion;
       for (const item of page.data.items) {
         const parsed = this.spec.schema.safeParse(item);
-        if (parsed.success) items.push(parsed.data as KubernetesObject);
-        else this.noteError(`invalid item in ${this.spec.path}: ${parsed.error.issues[0]?.message}`, false);
+        if (parsed.success) {
+          this.spec.onUpsert(parsed.data);
+          items.push(stubOf(parsed.data) as KubernetesObject);
+        } else this.noteError(`invalid item in ${this.spec.path}: ${parsed.error.issues[0]?.message}`, false);
       }
       continueToken = page.data.metadata.continue || undefined;
     } while (continueToken !== undefined);
@@ -265,9 +290,9 @@ class SlimmingWatch<T> extends Watch {
           return callback(phase, object, event);
         }
         const started = performance.now();
-        const slim = informer.slim(phase, object);
-        if (slim === null) return;
-        callback(phase, slim, event);
+        const stub = informer.apply(phase, object);
+        if (stub === null) return;
+        callback(phase, stub, event);
         informer.timings.record(performance.now() - started);
       },
       (error: unknown) => {

@@ -8,6 +8,7 @@ import type {
 } from "@kernflow/protocol";
 import {
   controllerOf,
+  type ObjectStub,
   type OwnerReference,
   type SlimNode,
   type SlimPod,
@@ -19,9 +20,6 @@ import { VersionedMap } from "./versioned-map";
 
 /** Owners whose own controller decides the workload: ReplicaSet → Deployment, Job → CronJob. */
 export type IntermediateOwnerKind = "ReplicaSet" | "Job";
-
-/** Finds a pod in the informer cache; the index keeps only derived entries, not a second copy of pods. */
-export type PodLookup = (namespace: string, name: string) => SlimPod | undefined;
 
 interface Claim {
   ips: string[];
@@ -51,10 +49,7 @@ export class KubeMetadataIndex {
   private readonly listeners = new Set<() => void>();
 
   /** `maxTombstones`: deletions remembered per map for readers of changes (older ones need a snapshot). */
-  constructor(
-    private readonly lookupPod: PodLookup,
-    { maxTombstones = 20_000 }: { maxTombstones?: number } = {},
-  ) {
+  constructor({ maxTombstones = 20_000 }: { maxTombstones?: number } = {}) {
     this.ips = new VersionedMap(maxTombstones);
     this.containers = new VersionedMap(maxTombstones);
   }
@@ -110,7 +105,7 @@ export class KubeMetadataIndex {
     this.applyClaim(objectKey("pod", namespace, name), ipEntries, containerEntries);
   }
 
-  deletePod(pod: SlimPod): void {
+  deletePod(pod: ObjectStub): void {
     const namespace = pod.metadata.namespace ?? "";
     this.untrackDependent(pod);
     this.applyClaim(objectKey("pod", namespace, pod.metadata.name), [], []);
@@ -131,7 +126,7 @@ export class KubeMetadataIndex {
     this.applyClaim(objectKey("service", namespace, name), entries, []);
   }
 
-  deleteService(service: SlimService): void {
+  deleteService(service: ObjectStub): void {
     this.applyClaim(objectKey("service", service.metadata.namespace ?? "", service.metadata.name), [], []);
   }
 
@@ -148,7 +143,7 @@ export class KubeMetadataIndex {
     this.applyClaim(objectKey("node", "", name), entries, []);
   }
 
-  deleteNode(node: SlimNode): void {
+  deleteNode(node: ObjectStub): void {
     this.applyClaim(objectKey("node", "", node.metadata.name), [], []);
   }
 
@@ -163,35 +158,9 @@ export class KubeMetadataIndex {
     }
   }
 
-  deleteIntermediateOwner(kind: IntermediateOwnerKind, object: SlimWorkloadObject): void {
+  deleteIntermediateOwner(kind: IntermediateOwnerKind, object: ObjectStub): void {
     const key = objectKey(kind, object.metadata.namespace ?? "", object.metadata.name);
     if (this.intermediateOwners.delete(key)) this.rederiveDependents(key);
-  }
-
-  /**
-   * Resync: re-derives every entry from the informer caches and drops claims of objects no longer there.
-   * Events already keep the maps right; this repairs what no event can (an IP two objects claimed while
-   * one of them went away) and costs nothing for entries that did not change.
-   */
-  resync(objects: {
-    pods: readonly SlimPod[];
-    services: readonly SlimService[];
-    nodes: readonly SlimNode[];
-  }) {
-    const seen = new Set<string>();
-    for (const pod of objects.pods) {
-      seen.add(objectKey("pod", pod.metadata.namespace ?? "", pod.metadata.name));
-      this.upsertPod(pod);
-    }
-    for (const service of objects.services) {
-      seen.add(objectKey("service", service.metadata.namespace ?? "", service.metadata.name));
-      this.upsertService(service);
-    }
-    for (const node of objects.nodes) {
-      seen.add(objectKey("node", "", node.metadata.name));
-      this.upsertNode(node);
-    }
-    for (const key of [...this.claims.keys()]) if (!seen.has(key)) this.applyClaim(key, [], []);
   }
 
   snapshot(): KubeSnapshot {
@@ -269,7 +238,7 @@ export class KubeMetadataIndex {
     pods.add(`${namespace}/${pod.metadata.name}`);
   }
 
-  private untrackDependent(pod: SlimPod): void {
+  private untrackDependent(pod: ObjectStub): void {
     const ref = controllerOf(pod.metadata);
     if (ref === null) return;
     const namespace = pod.metadata.namespace ?? "";
@@ -280,11 +249,29 @@ export class KubeMetadataIndex {
     if (pods.size === 0) this.dependents.delete(key);
   }
 
+  /**
+   * A ReplicaSet or Job changed: re-resolves the workload of the pods it owns from their own entries
+   * (the index keeps no copy of pods; a pod without entries has nothing to update).
+   */
   private rederiveDependents(ownerKey: string): void {
-    for (const podKey of [...(this.dependents.get(ownerKey) ?? [])]) {
-      const slash = podKey.indexOf("/");
-      const pod = this.lookupPod(podKey.slice(0, slash), podKey.slice(slash + 1));
-      if (pod !== undefined) this.upsertPod(pod);
+    const [kind, namespace, name] = ownerKey.split("/") as [string, string, string];
+    for (const podKey of this.dependents.get(ownerKey) ?? []) {
+      const podName = podKey.slice(podKey.indexOf("/") + 1);
+      const key = objectKey("pod", namespace, podName);
+      const claim = this.claims.get(key);
+      if (claim === undefined) continue;
+      const held = claim.ips.filter((ip) => this.ipHolder.get(ip) === key);
+      const ipEntries = held.map((ip) => this.ips.get(ip)).filter((e) => e !== undefined);
+      const containerEntries = claim.containers
+        .map((id) => this.containers.get(id))
+        .filter((e) => e !== undefined);
+      const labels = ipEntries[0]?.labels ?? containerEntries[0]?.labels ?? noLabels;
+      const workload = this.resolveWorkload(namespace, podName, { kind, name }, labels);
+      this.applyClaim(
+        key,
+        ipEntries.map((e) => ({ ...e, workload })),
+        containerEntries.map((e) => ({ ...e, workload })),
+      );
     }
   }
 

@@ -94,3 +94,38 @@ export function controllerOf(meta: {
   if (refs === undefined || refs.length === 0) return null;
   return refs.find((r) => r.controller === true) ?? (refs[0] as OwnerReference);
 }
+
+/**
+ * What an informer cache keeps of an object once its fields are in the maps: enough for the library to
+ * tell adds from updates and to report deletions (name, namespace, resourceVersion), and for the maps
+ * to forget the object (its controller). Caching full objects next to the maps derived from them would
+ * hold every pod twice.
+ */
+export interface ObjectStub {
+  metadata: {
+    name: string;
+    namespace?: string | undefined;
+    resourceVersion?: string | undefined;
+    ownerReferences?: OwnerReference[] | undefined;
+  };
+}
+
+export function stubOf(object: {
+  metadata: {
+    name: string;
+    namespace?: string | undefined;
+    resourceVersion?: string | undefined;
+    ownerReferences?: OwnerReference[] | undefined;
+  };
+}): ObjectStub {
+  const { name, namespace, resourceVersion } = object.metadata;
+  const controller = controllerOf(object.metadata);
+  return {
+    metadata: {
+      name,
+      ...(namespace === undefined ? {} : { namespace }),
+      ...(resourceVersion === undefined ? {} : { resourceVersion }),
+      ...(controller === null ? {} : { ownerReferences: [{ kind: controller.kind, name: controller.name }] }),
+    },
+  };
+}

@@ -2,12 +2,12 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { KubetagsHealth, KubetagsMetrics } from "@kernflow/protocol";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { ZodType } from "zod";
 import { serveKubetags } from "../kube/http-server";
-import { type InformerOptions, ResourceInformer } from "../kube/informer";
+import { type InformerOptions, ResourceInformer, type ResourceSpec } from "../kube/informer";
 import { KubeMetadataIndex } from "../kube/metadata-index";
 import {
   nodeSchema,
+  type ObjectStub,
   podSchema,
   type SlimNode,
   type SlimPod,
@@ -21,7 +21,7 @@ export interface KubetagsOptions {
   kubeConfig: KubeConfig;
   host: string;
   port: number;
-  /** How often every entry is re-derived from the informer caches (0: never). */
+  /** How often every resource is relisted to repair what a missed event could have left wrong (0: never). */
   resyncMs?: number;
   informer?: InformerOptions;
   maxTombstones?: number;
@@ -51,16 +51,15 @@ const controllerPaths = {
 export async function startKubetags(options: KubetagsOptions): Promise<KubetagsRole> {
   const log = options.log ?? (() => {});
   const informerOptions: InformerOptions = { log, ...options.informer };
-  let pods: ResourceInformer<SlimPod> | undefined;
-  const index = new KubeMetadataIndex((namespace, name) => pods?.get(name, namespace), {
-    ...(options.maxTombstones === undefined ? {} : { maxTombstones: options.maxTombstones }),
-  });
+  const index = new KubeMetadataIndex(
+    options.maxTombstones === undefined ? {} : { maxTombstones: options.maxTombstones },
+  );
   const make = <T>(
     resource: string,
     path: string,
-    schema: ZodType<T>,
+    schema: ResourceSpec<T>["schema"],
     onUpsert: (o: T) => void,
-    onDelete: (o: T) => void,
+    onDelete: (o: ObjectStub) => void,
   ) =>
     new ResourceInformer<T>(
       options.kubeConfig,
@@ -68,7 +67,7 @@ export async function startKubetags(options: KubetagsOptions): Promise<KubetagsR
       informerOptions,
     );
 
-  pods = make<SlimPod>(
+  const pods = make<SlimPod>(
     "pods",
     "/api/v1/pods",
     podSchema,
@@ -140,17 +139,12 @@ export async function startKubetags(options: KubetagsOptions): Promise<KubetagsR
     for (const informer of informers) await informer.start();
     log(`kubetags: informers started (${index.counts.ips} IPs, ${index.counts.containers} containers)`);
   })();
+  // Resync: relist every resource now and then; unchanged entries cost nothing, missed changes are repaired.
   const resyncTimer =
     (options.resyncMs ?? 0) > 0
-      ? setInterval(
-          () =>
-            index.resync({
-              pods: (pods as ResourceInformer<SlimPod>).list(),
-              services: services.list(),
-              nodes: nodes.list(),
-            }),
-          options.resyncMs,
-        )
+      ? setInterval(() => {
+          for (const informer of informers) informer.resync();
+        }, options.resyncMs)
       : null;
   resyncTimer?.unref();
 
