@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { agentPaths, type FlowRecord, flowBatchResponseSchema } from "@kernflow/protocol";
+import { NatsFlowPublisher, NatsUnavailableError } from "../transport/nats";
 import type { Origin } from "./join";
 
 const gzipAsync = promisify(gzip);
@@ -15,6 +16,8 @@ const gzipAsync = promisify(gzip);
  */
 export interface ForwarderOptions {
   serverUrl: string;
+  /** `nats://HOST:PORT/SUBJECT`: publish batches to JetStream first, post to serverUrl while NATS is away. */
+  natsUrl?: string;
   /** Records per batch sent (the protocol allows 100 000). */
   maxBatchRecords: number;
   /** Records held for sending at most (buffers, queue, in flight); beyond it the aggregator answers 429. */
@@ -28,6 +31,8 @@ export interface ForwarderOptions {
 export interface ForwardMetrics {
   /** Records the console accepted (or already had: a duplicate batch). */
   forwarded: number;
+  /** Of those, through NATS JetStream (the rest went over HTTP). */
+  forwarded_nats: number;
   /** Records given up: the console refused their batch for good (bad credential, bad input). */
   dropped: number;
   batches_sent: number;
@@ -62,6 +67,7 @@ export class ConsoleForwarder {
   private readonly queue: Batch[] = [];
   private readonly counts = {
     forwarded: 0,
+    forwarded_nats: 0,
     dropped: 0,
     batches_sent: 0,
     batches_duplicate: 0,
@@ -72,7 +78,40 @@ export class ConsoleForwarder {
   private queuedRecords = 0;
   private wake: (() => void) | null = null;
 
+  private nats: NatsFlowPublisher | null = null;
+  private natsRetryAt = 0;
+  private natsConnecting: Promise<NatsFlowPublisher | null> | null = null;
+
   constructor(private readonly options: ForwarderOptions) {}
+
+  /** The JetStream publisher, connected at most every few seconds while NATS is away. */
+  private async natsPublisher(): Promise<NatsFlowPublisher | null> {
+    const url = this.options.natsUrl;
+    if (url === undefined) return null;
+    if (this.nats !== null) return this.nats;
+    if (this.natsConnecting !== null) return this.natsConnecting;
+    if (Date.now() < this.natsRetryAt) return null;
+    this.natsConnecting = NatsFlowPublisher.connect(url, { timeoutMs: 2_000 })
+      .then((publisher) => {
+        this.nats = publisher;
+        this.options.log(`forward: publishing to ${url}`);
+        return publisher;
+      })
+      .catch((error: unknown) => {
+        this.natsRetryAt = Date.now() + 5_000;
+        this.options.log(`forward: ${(error as Error).message}; posting to the console meanwhile`);
+        return null;
+      })
+      .finally(() => {
+        this.natsConnecting = null;
+      });
+    return this.natsConnecting;
+  }
+
+  async close(): Promise<void> {
+    await this.nats?.close();
+    this.nats = null;
+  }
 
   /** A small number standing for a credential, so held records do not each carry the secret. */
   senderSlot(credential: string): number {
@@ -173,6 +212,20 @@ export class ConsoleForwarder {
     let delayMs = this.options.retryMinMs;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) this.counts.retries++;
+      const publisher = await this.natsPublisher();
+      if (publisher !== null) {
+        try {
+          await publisher.publishEncoded(batch.batchId, body, this.credentials[batch.sender] as string);
+          this.counts.batches_sent++;
+          this.counts.forwarded += batch.records.length;
+          this.counts.forwarded_nats += batch.records.length;
+          return;
+        } catch (error) {
+          if (!(error instanceof NatsUnavailableError)) throw error;
+          // The same batch id either way: if the stream did store it, the flow store drops the HTTP copy.
+          this.lastError = error.message;
+        }
+      }
       try {
         const duplicate = await this.post(batch, body, signal);
         this.counts.batches_sent++;

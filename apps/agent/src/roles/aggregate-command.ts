@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { parseNatsFlowUrl } from "@kernflow/protocol";
 import { z } from "zod";
 import { parseDuration, UsageError } from "../cli-flags";
 import type { AggregateOptions } from "./aggregate";
@@ -13,6 +14,7 @@ Kubernetes metadata from kubetags, and forwards them to the console under each a
 Flags:
   --listen HOST:PORT     where agents send batches (POST /api/agent/v1/flows); also GET /metrics, /healthz (required)
   --server URL           the console, e.g. http://console:3000 (required)
+  --nats URL             forward through NATS JetStream, nats://HOST:4222/kernflow.flows (HTTP to --server while it is away)
   --kubetags URL         the kubetags service, e.g. http://kubetags:8080 (Node, Object, Workload, Labels, Container Name)
   --cluster-id ID        [Cluster ID] put in every record
   --join-window DURATION how long a record waits for its partner before it is forwarded unjoined (default 30s)
@@ -34,6 +36,16 @@ const flagsSchema = z.object({
   listen: hostPort,
   server: z.url({ protocol: /^https?$/, error: "--server must be an http(s) URL of the console" }),
   kubetags: z.url({ protocol: /^https?$/, error: "--kubetags must be an http(s) URL" }).optional(),
+  nats: z
+    .string()
+    .superRefine((text, ctx) => {
+      try {
+        parseNatsFlowUrl(text);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `--nats ${(error as Error).message}` });
+      }
+    })
+    .optional(),
   "cluster-id": z.string().trim().min(1, "--cluster-id must not be empty").max(253).optional(),
   "join-window": z.string().transform((text, ctx) => {
     try {
@@ -63,6 +75,7 @@ export function parseAggregateFlags(argv: readonly string[]): AggregateFlags | n
         listen: { type: "string" },
         server: { type: "string" },
         kubetags: { type: "string" },
+        nats: { type: "string" },
         "cluster-id": { type: "string" },
         "join-window": { type: "string" },
         "max-entries": { type: "string" },
@@ -91,6 +104,7 @@ export function parseAggregateFlags(argv: readonly string[]): AggregateFlags | n
     listenPort: f.listen.port,
     serverUrl: f.server,
     ...(f.kubetags === undefined ? {} : { kubetagsUrl: f.kubetags }),
+    ...(f.nats === undefined ? {} : { natsUrl: f.nats }),
     ...(f["cluster-id"] === undefined ? {} : { clusterId: f["cluster-id"] }),
     joinWindowMs: f["join-window"],
     maxEntries: f["max-entries"],

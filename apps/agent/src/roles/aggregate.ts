@@ -11,6 +11,8 @@ export interface AggregateOptions {
   /** 0 = any free port (tests). */
   listenPort: number;
   serverUrl: string;
+  /** Forward through NATS JetStream (`nats://HOST:PORT/SUBJECT`), posting to serverUrl while it is away. */
+  natsUrl?: string;
   kubetagsUrl?: string;
   clusterId?: string;
   joinWindowMs: number;
@@ -40,6 +42,7 @@ const optionsSchema = z.object({
   listenHost: z.string().min(1),
   listenPort: z.number().int().min(0).max(65535),
   serverUrl: z.url({ protocol: /^https?$/ }),
+  natsUrl: z.url({ protocol: /^nats$/ }).optional(),
   kubetagsUrl: z.url({ protocol: /^https?$/ }).optional(),
   clusterId: z.string().min(1).max(253).optional(),
   joinWindowMs: z.number().int().min(0).max(3_600_000),
@@ -63,6 +66,7 @@ export async function runAggregate(opts: AggregateOptions, signal: AbortSignal):
   const { log } = opts;
   const forwarder = new ConsoleForwarder({
     serverUrl: opts.serverUrl,
+    ...(opts.natsUrl === undefined ? {} : { natsUrl: opts.natsUrl }),
     maxBatchRecords: opts.maxBatchRecords ?? 5_000,
     maxQueuedRecords: opts.maxQueuedRecords ?? 1_000_000,
     concurrency: 4,
@@ -143,6 +147,7 @@ export async function runAggregate(opts: AggregateOptions, signal: AbortSignal):
     if (!drained) log(`stopping with ${forwarder.metrics().queued} record(s) the console did not take`);
     running.abort();
     await forwarding;
+    await forwarder.close();
     await following;
   }
   return metrics();

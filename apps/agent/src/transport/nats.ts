@@ -54,13 +54,21 @@ export class NatsFlowPublisher {
 
   /** Stores one batch in the stream under `credential`; `duplicate` when the stream already had it. */
   async publish(batch: FlowBatch, credential: string): Promise<{ duplicate: boolean }> {
-    const body = await gzipAsync(JSON.stringify(batch));
+    return this.publishEncoded(batch.batch_id, await gzipAsync(JSON.stringify(batch)), credential);
+  }
+
+  /** As publish, for a batch already gzip-encoded (the HTTP body), so a fallback need not encode twice. */
+  async publishEncoded(
+    batchId: string,
+    gzipBody: Uint8Array,
+    credential: string,
+  ): Promise<{ duplicate: boolean }> {
     const h = headers();
     h.set(flowStreamHeaders.encoding, "gzip");
     h.set(flowStreamHeaders.credential, credential);
     try {
-      const ack = await this.js.publish(this.subject, body, {
-        msgID: batch.batch_id,
+      const ack = await this.js.publish(this.subject, gzipBody, {
+        msgID: batchId,
         headers: h,
         timeout: this.timeoutMs,
       });
