@@ -5,6 +5,7 @@ import type { BytecodeSource } from "../capture/loaded-bytecode";
 import type { AgentErrors } from "./agent-errors";
 import type { BytecodeCache } from "./bytecode-cache";
 import type { AgentClient } from "./client";
+import type { PushedSinks } from "./pushed-sinks";
 
 export interface ApplierOptions {
   deviceName: string;
@@ -16,6 +17,8 @@ export interface ApplierOptions {
   /** The object this agent ships with, used when the console chooses none (`bytecode: null`). */
   builtinBytecode: BytecodeSource;
   builtinSha256: string;
+  /** Export sinks besides the console; the applier keeps them in step with the config. */
+  sinks: PushedSinks;
   mapEntries?: number;
   interfacePollMs?: number;
 }
@@ -145,14 +148,7 @@ export class ConfigApplier {
       );
     } else this.opts.errors.clear("sample_rate");
 
-    this.opts.errors.clearWhere((key) => key.startsWith("sink:"));
-    for (const sink of config.sinks) {
-      this.opts.errors.set(
-        `sink:${sink.id}`,
-        "sink",
-        `sink ${sink.url} (${sink.kind}) is not supported by this agent version yet; records go to the console only`,
-      );
-    }
+    await this.opts.sinks.apply(config.sinks);
     this.flowDestination =
       config.flow_destination.kind === "aggregator" ? config.flow_destination.url : undefined;
     this.appliedHash = answer.config_hash;

@@ -10,6 +10,7 @@ import { BytecodeCache } from "../connected/bytecode-cache";
 import { AgentClient, AgentHttpError } from "../connected/client";
 import { ConfigApplier } from "../connected/config-applier";
 import { gatherHostFacts } from "../connected/host-facts";
+import { PushedSinks } from "../connected/pushed-sinks";
 import { CredentialRefusedError, FlowShipper } from "../connected/shipper";
 import { defaultSpoolBytes, Spool } from "../connected/spool";
 import {
@@ -75,6 +76,7 @@ export async function runConnected(opts: ConnectedOptions, signal: AbortSignal):
     onSuccess: () => errors.clear("ship"),
   });
 
+  const sinks = new PushedSinks(errors, log);
   const builtinPath = opts.bytecodePath ?? defaultBytecodePath();
   applier = new ConfigApplier({
     deviceName: state.device.name,
@@ -82,7 +84,12 @@ export async function runConnected(opts: ConnectedOptions, signal: AbortSignal):
     cache: new BytecodeCache(opts.stateDir),
     client: () => consoleClient,
     log,
-    onRecords: (records) => shipper.enqueue(records),
+    onRecords: async (records) => {
+      shipper.enqueue(records);
+      // Sinks queue and return at once: a slow or absent collector never holds up the drain.
+      await sinks.write(records);
+    },
+    sinks,
     builtinBytecode: { kind: "file", path: builtinPath },
     builtinSha256: createHash("sha256").update(readFileSync(builtinPath)).digest("hex"),
     ...(opts.interfacePollMs === undefined ? {} : { interfacePollMs: opts.interfacePollMs }),
@@ -173,6 +180,7 @@ export async function runConnected(opts: ConnectedOptions, signal: AbortSignal):
   await Promise.all(tasks);
   // Detach and drain the last interval into the spool, then ship what the console takes in time.
   await applier.close();
+  await sinks.close();
   if (!(failure instanceof CredentialRefusedError)) await shipper.flush(opts.flushMs ?? 5_000);
   if (spool.size > 0)
     log(`${spool.size} batch(es), ${spool.records} record(s) left spooled for the next run`);
