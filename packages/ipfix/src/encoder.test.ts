@@ -1,7 +1,7 @@
 import { emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
 import { describe, expect, it } from "vitest";
 import { writeIpv6 } from "./addresses";
-import { IpfixEncoder } from "./encoder";
+import { IpfixEncoder, parseRecordTime } from "./encoder";
 import { IPV4_TEMPLATE_ID, IPV6_TEMPLATE_ID } from "./templates";
 
 function record(overrides: Partial<FlowRecord> = {}): FlowRecord {
@@ -127,3 +127,19 @@ function dataRecords(message: Buffer): number {
   }
   return count;
 }
+
+describe("parseRecordTime", () => {
+  it("agrees with Date.parse on record timestamps, truncating beyond milliseconds", () => {
+    for (const text of [
+      "2026-11-26T01:00:00Z",
+      "2026-11-26T01:00:00.5Z",
+      "2026-11-26T01:00:00.12Z",
+      "1999-12-31T23:59:59.999Z",
+      "2026-02-28T12:34:56.789Z",
+    ]) {
+      expect(parseRecordTime(text), text).toBe(Date.parse(text));
+    }
+    expect(parseRecordTime("2026-11-26T01:00:00.123456Z")).toBe(Date.parse("2026-11-26T01:00:00.123Z"));
+    expect(parseRecordTime("2026-11-26T01:00:00+02:00")).toBe(Date.parse("2026-11-26T01:00:00+02:00"));
+  });
+});

@@ -157,12 +157,22 @@ export class IpfixExporter {
       this.templatesSentAt = now;
       this.messagesSinceTemplates = 0;
     }
-    for (const message of messages) {
-      await sendDatagram(socket, message);
-      this.messagesSinceTemplates += 1;
-      this.stats.messagesSent += 1;
-      // An ICMP "port unreachable" for an earlier datagram surfaces as a socket error: stop here.
-      if (this.udpError !== null) throw this.takeUdpError();
+    // All of a batch's datagrams are handed to the kernel at once (libuv keeps their order); waiting for
+    // each one's callback would cap the rate at one datagram per event-loop turn.
+    const results = await Promise.allSettled(messages.map((message) => sendDatagram(socket, message)));
+    let failure: Error | null = null;
+    for (const result of results) {
+      if (result.status === "fulfilled") {
+        this.messagesSinceTemplates += 1;
+        this.stats.messagesSent += 1;
+      } else {
+        failure ??= result.reason as Error;
+      }
+    }
+    // An ICMP "port unreachable" for an earlier datagram surfaces as a send or socket error.
+    if (failure !== null || this.udpError !== null) {
+      this.udpError ??= failure;
+      throw this.takeUdpError();
     }
   }
 
@@ -178,7 +188,12 @@ export class IpfixExporter {
 
   private async udpSocket(): Promise<UdpSocket> {
     if (this.udp !== null) return this.udp;
-    const socket = createSocket(isIPv6(this.options.host) ? "udp6" : "udp4");
+    // A deep send buffer absorbs a drained batch's burst of datagrams instead of stalling on EAGAIN
+    // (the kernel caps it at net.core.wmem_max).
+    const socket = createSocket({
+      type: isIPv6(this.options.host) ? "udp6" : "udp4",
+      sendBufferSize: 4 << 20,
+    });
     socket.on("error", (error) => {
       this.udpError = error;
     });
