@@ -3,11 +3,24 @@ import type { Db } from "../db";
 import { AuthenticationError } from "../errors";
 import { waitForConfigChange } from "./config-waiters";
 import type { AuthenticatedDevice } from "./credentials";
-import { type DesiredConfigWithHash, desiredConfigFor } from "./desired-config";
+import { canonicalJson, type DesiredConfigWithHash, desiredConfigFor } from "./desired-config";
 
-/** Stores what the agent reports: host facts, status, the config and bytecode it runs, when it was seen. */
+/** A report equal to the last one stored is not written again for this long (lastSeenAt may lag by it). */
+const UNCHANGED_REPORT_WRITE_MS = 10_000;
+const lastRecorded = new Map<string, { at: number; digest: string }>();
+
+/**
+ * Stores what the agent reports: host facts, status, the config and bytecode it runs, when it was seen.
+ * An agent re-polls at once after every answer, so after a fleet-wide change thousands of identical reports
+ * arrive together; those seen within {@link UNCHANGED_REPORT_WRITE_MS} are not written again. The online
+ * window (75 s) is far longer, so status is unaffected.
+ */
 async function recordCheckIn(db: Db, device: AuthenticatedDevice, body: CheckInRequest) {
   const { host, status } = body;
+  const digest = canonicalJson(body.host) + canonicalJson(body.status);
+  const now = Date.now();
+  const last = lastRecorded.get(device.id);
+  if (last && last.digest === digest && now - last.at < UNCHANGED_REPORT_WRITE_MS) return;
   const bytecode = status.bytecode_sha256
     ? await db.bytecode.findUnique({ where: { sha256: status.bytecode_sha256 }, select: { id: true } })
     : null;
@@ -26,6 +39,7 @@ async function recordCheckIn(db: Db, device: AuthenticatedDevice, body: CheckInR
       status: status.health === "degraded" || status.errors.length > 0 ? "degraded" : "online",
     },
   });
+  lastRecorded.set(device.id, { at: now, digest });
 }
 
 /** The device as it is now: a move changes its plan, a delete unenrolls it while it waits. */
@@ -65,7 +79,13 @@ export async function checkIn(
   await recordCheckIn(db, authenticated, body);
   const applied = body.status.config_hash_applied;
   const deadline = Date.now() + body.wait_ms;
-  let device = await currentDevice(db, authenticated.id);
+  // Authentication just read the row; the kernel is the one reported now.
+  let device: { id: string; name: string; planId: string; kernelRelease: string | null } = {
+    id: authenticated.id,
+    name: authenticated.name,
+    planId: authenticated.planId,
+    kernelRelease: body.host.kernel_release,
+  };
   for (;;) {
     // Listening starts before the config is computed, so a change committed meanwhile is not missed.
     const waiter = waitForConfigChange(device.id, device.planId);

@@ -83,8 +83,19 @@ function shared<T>(db: Db | Tx, key: string, load: () => Promise<T>): Promise<T>
 /**
  * What the console wants this device to run: its effective capture rule, the bytecode chosen for its
  * kernel, the export sinks of its plan, and the default interval; with the SHA-256 of its canonical JSON.
+ * Shared like the parts above, so the check-in an agent sends right after receiving a change does not
+ * compute again what its wake-up just computed.
  */
-export async function desiredConfigFor(
+export function desiredConfigFor(
+  db: Db | Tx,
+  device: { id: string; planId: string; kernelRelease: string | null },
+): Promise<DesiredConfigWithHash> {
+  return shared(db, `device:${device.id}:${device.planId}:${device.kernelRelease ?? ""}`, () =>
+    computeDesiredConfig(db, device),
+  );
+}
+
+async function computeDesiredConfig(
   db: Db | Tx,
   device: { id: string; planId: string; kernelRelease: string | null },
 ): Promise<DesiredConfigWithHash> {
