@@ -65,19 +65,32 @@ export async function writeBatch(
   }
 }
 
-// COPY text format: tab-separated, \N for null, backslash escapes for the four special characters.
+// COPY text format: tab-separated, \N for null, backslash escapes for the four special characters. Most
+// strings need no escaping; testing first keeps the per-record cost low (this runs for every record).
+const needsEscape = /[\\\n\r\t]/;
 function copyText(value: string | number | null): string {
   if (value === null) return "\\N";
   if (typeof value === "number") return String(value);
+  if (!needsEscape.test(value)) return value;
   return value.replace(/[\\\n\r\t]/g, (c) =>
     c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t",
   );
 }
 
+function endpointText(e: FlowRecord["src"]): string {
+  return `${copyText(e.pid)}\t${copyText(e.process_name)}\t${copyText(e.process_cmdline)}\t${copyText(e.container_id)}\t${copyText(e.container_name)}\t${copyText(e.node)}\t${copyText(e.object_name)}\t${copyText(e.object_namespace)}\t${copyText(e.object_type)}\t${copyText(e.workload_name)}\t${copyText(e.workload_namespace)}\t${e.object_labels === null ? "\\N" : copyText(JSON.stringify(e.object_labels))}`;
+}
+
+/** One COPY line in {@link recordColumns} order (the same order as recordRow, which the unnest writer uses). */
+export function copyLine(r: FlowRecord, prefix: string): string {
+  return `${prefix}${r.ts_start}\t${r.ts_end}\t${copyText(r.device)}\t${r.vantage}\t${copyText(r.interface)}\t${r.direction}\t${r.protocol}\t${r.src_addr}\t${r.dst_addr}\t${r.src_port}\t${r.dst_port}\t${r.bytes}\t${r.packets}\t${r.sample_rate}\t${r.tcp_flags}\t${r.retransmits}\t${copyText(r.rtt_us)}\t${copyText(r.app_latency_ms)}\t${endpointText(r.src)}\t${endpointText(r.dst)}\t${copyText(r.cluster_id)}\n`;
+}
+
 function* copyChunks(input: WriteBatchInput): Generator<string> {
+  const prefix = `${input.planId}\t${input.deviceId}\t`;
   let chunk = "";
   for (const record of input.records) {
-    chunk += `${recordRow(record, input.planId, input.deviceId).map(copyText).join("\t")}\n`;
+    chunk += copyLine(record, prefix);
     if (chunk.length > 1 << 20) {
       yield chunk;
       chunk = "";
@@ -145,31 +158,53 @@ async function upsertRollup(client: pg.PoolClient, input: WriteBatchInput): Prom
     row.packets += record.packets * record.sample_rate;
     row.retransmits += record.retransmits;
   }
-  // Sorted so concurrent batches lock shared rollup rows in the same order (no deadlock).
+  // Sorted so concurrent batches lock shared rollup rows in the same order (no deadlock). The sums go in
+  // through COPY into a session-temporary staging table (emptied at every commit) and are then upserted:
+  // serialising thousands of rows as array parameters costs more than the database work itself.
   const rows = [...groups.values()].sort((a, b) => a.minute - b.minute || a.key.localeCompare(b.key));
-  const dimColumns = rollupDimensions.map(() => [] as (string | number | null)[]);
-  for (const row of rows) for (let i = 0; i < row.dims.length; i++) dimColumns[i]?.push(row.dims[i] ?? null);
-  const base = 6;
-  const dimCasts = rollupDimensions.map((d, i) => `$${base + i + 1}::${columnType(d)}[]`).join(", ");
   await client.query(
-    `INSERT INTO ${FLOW_SCHEMA}.rollup_1m
-       (plan_id, minute, dims_key, records, bytes, packets, retransmits, ${rollupDimensions.join(", ")})
-     SELECT $1::uuid, to_timestamp(m / 1000.0), k, r, b, p, x, ${rollupDimensions.map((_, i) => `d${i}`).join(", ")}
-       FROM unnest($2::bigint[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $${base + rollupDimensions.length + 1}::bigint[], ${dimCasts})
-         AS u(m, k, r, b, p, x, ${rollupDimensions.map((_, i) => `d${i}`).join(", ")})
+    `CREATE TEMP TABLE IF NOT EXISTS rollup_stage (LIKE ${FLOW_SCHEMA}.rollup_1m) ON COMMIT DELETE ROWS`,
+  );
+  const columns = [
+    "plan_id",
+    "minute",
+    "dims_key",
+    "records",
+    "bytes",
+    "packets",
+    "retransmits",
+    ...rollupDimensions,
+  ];
+  function* lines(): Generator<string> {
+    let chunk = "";
+    for (const r of rows) {
+      const cells = [
+        input.planId,
+        new Date(r.minute).toISOString(),
+        r.key,
+        r.records,
+        r.bytes,
+        r.packets,
+        r.retransmits,
+      ];
+      chunk += `${[...cells, ...r.dims].map(copyText).join("\t")}\n`;
+      if (chunk.length > 1 << 20) {
+        yield chunk;
+        chunk = "";
+      }
+    }
+    if (chunk) yield chunk;
+  }
+  await pipeline(
+    Readable.from(lines()),
+    client.query(copyFrom(`COPY rollup_stage (${columns.join(", ")}) FROM STDIN`)),
+  );
+  await client.query(
+    `INSERT INTO ${FLOW_SCHEMA}.rollup_1m (${columns.join(", ")})
+     SELECT ${columns.join(", ")} FROM rollup_stage ORDER BY minute, dims_key
      ON CONFLICT (plan_id, minute, dims_key) DO UPDATE SET
        records = rollup_1m.records + EXCLUDED.records, bytes = rollup_1m.bytes + EXCLUDED.bytes,
        packets = rollup_1m.packets + EXCLUDED.packets, retransmits = rollup_1m.retransmits + EXCLUDED.retransmits`,
-    [
-      input.planId,
-      rows.map((r) => r.minute),
-      rows.map((r) => r.key),
-      rows.map((r) => r.records),
-      rows.map((r) => r.bytes),
-      rows.map((r) => r.packets),
-      ...dimColumns,
-      rows.map((r) => r.retransmits),
-    ],
   );
 }
 
