@@ -1,0 +1,208 @@
+/**
+ * Flow ingest rate into PostgreSQL: how many flow records per second the console stores, three ways —
+ * the store's COPY writer, the store's unnest INSERT writer, and the whole ingest path (gzip body, JSON
+ * parse, zod validation, checks, COPY, rollup upsert) — and the ceiling: a plain COPY of the same rows into an
+ * unpartitioned table with no rollup and no idempotency row.
+ *
+ *   npm run bench:flows:ingest -w @kernflow/bench -- [--records 200000] [--batch 10000] [--concurrency 2] [--json FILE]
+ *
+ * `--concurrency` batches are in flight at once, as when several agents ship at the same time.
+ *
+ * Runs on a private embedded PostgreSQL in a temporary folder (removed at the end).
+ */
+import { writeFileSync } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+import { ingestFlowBatch } from "@kernflow/api";
+import { createFlowStore, recordColumns, type WriteMethod } from "@kernflow/db";
+import { createTestDatabase, stopTestServer } from "@kernflow/db/testing";
+import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { z } from "zod";
+import { benchRecords } from "./records";
+
+const flags = z
+  .object({
+    records: z.coerce.number().int().min(1000).max(5_000_000),
+    batch: z.coerce.number().int().min(100).max(100_000),
+    concurrency: z.coerce.number().int().min(1).max(16),
+    json: z.string().min(1).optional(),
+  })
+  .parse(
+    parseArgs({
+      options: {
+        records: { type: "string", default: "200000" },
+        batch: { type: "string", default: "10000" },
+        concurrency: { type: "string", default: "2" },
+        json: { type: "string" },
+      },
+    }).values,
+  );
+
+const database = await createTestDatabase();
+const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+const figures: Record<string, number> = {};
+
+/** Runs `work` for every item with `flags.concurrency` in flight; returns the seconds taken. */
+async function timed<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: flags.concurrency }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        await work(item);
+      }
+    }),
+  );
+  return (performance.now() - started) / 1000;
+}
+try {
+  const now = Date.now();
+  const records = benchRecords(flags.records, "bench-1", now - 3_600_000, 3_500_000, 7);
+  const batches: (typeof records)[] = [];
+  for (let i = 0; i < records.length; i += flags.batch) batches.push(records.slice(i, i + flags.batch));
+  console.log(
+    `${records.length} records in ${batches.length} batches of ${flags.batch}, ${flags.concurrency} in flight`,
+  );
+
+  const plan = async (name: string) =>
+    (
+      await database.prisma.plan.create({
+        data: { name, maxDevices: 10, maxFlowsPerSecond: 100_000_000, retentionDays: 30 },
+      })
+    ).id;
+  const device = async (name: string, planId: string) =>
+    (await database.prisma.device.create({ data: { name, planId } })).id;
+
+  for (const method of ["copy", "unnest"] as WriteMethod[]) {
+    const store = createFlowStore(database.url, { writeMethod: method, maxConnections: flags.concurrency });
+    const planId = await plan(`bench-${method}`);
+    const deviceId = await device(`dev-${method}`, planId);
+    // The first batch creates the partitions; time the steady state.
+    await store.writeBatch(deviceId, planId, crypto.randomUUID(), batches[0] ?? []);
+    const seconds = await timed(batches, async (batch) => {
+      await store.writeBatch(deviceId, planId, crypto.randomUUID(), batch);
+    });
+    figures[`store_${method}_records_per_s`] = records.length / seconds;
+    console.log(`store writeBatch (${method}): ${fmt(records.length / seconds)} records/s`);
+    await store.close();
+  }
+
+  {
+    const store = createFlowStore(database.url, { maxConnections: flags.concurrency });
+    const planId = await plan("bench-ingest");
+    const deviceId = await device("bench-1", planId);
+    const bodies = batches.map((b) =>
+      gzipSync(JSON.stringify({ batch_id: crypto.randomUUID(), records: b })),
+    );
+    await store.writeBatch(deviceId, planId, crypto.randomUUID(), batches[0] ?? []);
+    const seconds = await timed(bodies, async (body) => {
+      const request = new Request("http://console.test/api/agent/v1/flows", {
+        method: "POST",
+        headers: { "content-encoding": "gzip", "content-type": "application/json" },
+        body,
+      });
+      const response = await ingestFlowBatch(
+        { db: database.prisma, flowStore: store, device: { id: deviceId, name: "bench-1", planId } },
+        request,
+      );
+      if (response.status !== 200) {
+        throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
+      }
+    });
+    figures.ingest_records_per_s = records.length / seconds;
+    console.log(
+      `full ingest (gunzip + parse + validate + COPY + rollup): ${fmt(records.length / seconds)} records/s`,
+    );
+    await store.close();
+  }
+
+  {
+    // The ceiling: the same rows, already as COPY text, into a plain heap table.
+    await pool.query("CREATE TABLE bench_plain (LIKE flows.records)");
+    const chunks = batches.map((b) => b.map((r) => `${copyRow(r)}\n`).join(""));
+    const ceilingPool = new pg.Pool({ connectionString: database.url, max: flags.concurrency });
+    const seconds = await timed(chunks, async (chunk) => {
+      const client = await ceilingPool.connect();
+      try {
+        const stream = client.query(copyFrom(`COPY bench_plain (${recordColumns.join(", ")}) FROM STDIN`));
+        await pipeline(Readable.from([chunk]), stream);
+      } finally {
+        client.release();
+      }
+    });
+    await ceilingPool.end();
+    figures.plain_copy_records_per_s = records.length / seconds;
+    console.log(
+      `plain COPY ceiling (no partitions, rollup, idempotency, validation): ${fmt(records.length / seconds)} records/s`,
+    );
+  }
+  figures.ingest_to_plain_copy_ratio =
+    (figures.ingest_records_per_s as number) / (figures.plain_copy_records_per_s as number);
+  figures.store_copy_to_plain_copy_ratio =
+    (figures.store_copy_records_per_s as number) / (figures.plain_copy_records_per_s as number);
+  console.log(`full ingest / plain COPY = ${figures.ingest_to_plain_copy_ratio.toFixed(2)}`);
+  console.log(`store COPY / plain COPY = ${figures.store_copy_to_plain_copy_ratio.toFixed(2)}`);
+  if (flags.json) writeFileSync(flags.json, JSON.stringify(figures, null, 2));
+} finally {
+  await pool.end();
+  await database.cleanup();
+  await stopTestServer();
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+function copyRow(r: ReturnType<typeof benchRecords>[number]): string {
+  const esc = (v: unknown) =>
+    v === null
+      ? "\\N"
+      : typeof v === "object"
+        ? JSON.stringify(v)
+        : String(v).replace(/[\\\n\r\t]/g, (c) => `\\${c}`);
+  const ep = (e: (typeof r)["src"]) => [
+    e.pid,
+    e.process_name,
+    e.process_cmdline,
+    e.container_id,
+    e.container_name,
+    e.node,
+    e.object_name,
+    e.object_namespace,
+    e.object_type,
+    e.workload_name,
+    e.workload_namespace,
+    e.object_labels,
+  ];
+  return [
+    "00000000-0000-0000-0000-000000000001",
+    "00000000-0000-0000-0000-000000000002",
+    r.ts_start,
+    r.ts_end,
+    r.device,
+    r.vantage,
+    r.interface,
+    r.direction,
+    r.protocol,
+    r.src_addr,
+    r.dst_addr,
+    r.src_port,
+    r.dst_port,
+    r.bytes,
+    r.packets,
+    r.sample_rate,
+    r.tcp_flags,
+    r.retransmits,
+    r.rtt_us,
+    r.app_latency_ms,
+    ...ep(r.src),
+    ...ep(r.dst),
+    r.cluster_id,
+  ]
+    .map(esc)
+    .join("\t");
+}
