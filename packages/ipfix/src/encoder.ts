@@ -20,6 +20,8 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 1400;
 /** Strings up to 254 bytes use the 1-byte length form (RFC 7011 §7); longer ones are cut at 254. */
 const MAX_STRING_BYTES = 254;
 const TWO_POW_32 = 0x1_0000_0000;
+const IPV4_FIXED_LENGTH = fixedRecordLength(ipv4Template);
+const IPV6_FIXED_LENGTH = fixedRecordLength(ipv6Template);
 
 export interface EncoderOptions {
   /** Observation domain id in every message header (RFC 7011 §3.1); default 1. */
@@ -100,7 +102,10 @@ export class IpfixEncoder {
     for (const record of records) {
       const template = isIpv6Record(record) ? ipv6Template : ipv4Template;
       const needsSet = setTemplate !== template;
-      let length = this.prepareStrings(record, fixedRecordLength(template));
+      let length = this.prepareStrings(
+        record,
+        template === ipv6Template ? IPV6_FIXED_LENGTH : IPV4_FIXED_LENGTH,
+      );
       if (
         at + (needsSet ? SET_HEADER_LENGTH : 0) + length > this.maxMessageBytes &&
         at > MESSAGE_HEADER_LENGTH
