@@ -1,9 +1,9 @@
 import type { CheckInRequest, CheckInResponse } from "@kernflow/protocol";
 import type { Db } from "../db";
-import { AuthenticationError } from "../errors";
+import { type DeviceConfig, loadDeviceConfig } from "./config-loader";
 import { waitForConfigChange } from "./config-waiters";
 import type { AuthenticatedDevice } from "./credentials";
-import { canonicalJson, type DesiredConfigWithHash, desiredConfigFor } from "./desired-config";
+import { canonicalJson, type DesiredConfigWithHash } from "./desired-config";
 
 /** A report equal to the last one stored is not written again for this long (lastSeenAt may lag by it). */
 const UNCHANGED_REPORT_WRITE_MS = 10_000;
@@ -42,16 +42,6 @@ async function recordCheckIn(db: Db, device: AuthenticatedDevice, body: CheckInR
   lastRecorded.set(device.id, { at: now, digest });
 }
 
-/** The device as it is now: a move changes its plan, a delete unenrolls it while it waits. */
-async function currentDevice(db: Db, id: string) {
-  const device = await db.device.findUnique({
-    where: { id },
-    select: { id: true, name: true, planId: true, kernelRelease: true },
-  });
-  if (!device) throw new AuthenticationError("This device was deleted from the console; enroll again");
-  return device;
-}
-
 function answer(
   device: { id: string; name: string },
   desired: DesiredConfigWithHash,
@@ -79,27 +69,28 @@ export async function checkIn(
   await recordCheckIn(db, authenticated, body);
   const applied = body.status.config_hash_applied;
   const deadline = Date.now() + body.wait_ms;
-  // Authentication just read the row; the kernel is the one reported now.
-  let device: { id: string; name: string; planId: string; kernelRelease: string | null } = {
-    id: authenticated.id,
-    name: authenticated.name,
-    planId: authenticated.planId,
-    kernelRelease: body.host.kernel_release,
-  };
+  let planId = authenticated.planId;
   for (;;) {
     // Listening starts before the config is computed, so a change committed meanwhile is not missed.
-    const waiter = waitForConfigChange(device.id, device.planId);
-    let desired: DesiredConfigWithHash;
+    const waiter = waitForConfigChange(authenticated.id, planId);
+    let loaded: DeviceConfig;
     try {
-      desired = await desiredConfigFor(db, device);
+      loaded = await loadDeviceConfig(db, authenticated.id);
     } catch (error) {
       waiter.cancel();
       throw error;
     }
+    const { device, desired } = loaded;
     const remaining = deadline - Date.now();
     if (desired.hash !== applied || remaining <= 0 || signal?.aborted) {
       waiter.cancel();
       return answer(device, desired, applied);
+    }
+    if (device.planId !== planId) {
+      // Moved while this was computed: listen for its new plan's changes instead.
+      waiter.cancel();
+      planId = device.planId;
+      continue;
     }
     if (!waiter.fired) {
       const outcome = await waitUntil(waiter.changed, remaining, signal);
@@ -108,7 +99,6 @@ export async function checkIn(
         return answer(device, desired, applied);
       }
     }
-    device = await currentDevice(db, device.id);
   }
 }
 

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import type { DesiredConfig, SinkConfig } from "@kernflow/protocol";
 import type { Db, Tx } from "../db";
-import { chooseBytecode } from "../services/bytecode";
-import { effectiveCaptureRule } from "../services/capture-rules";
+import { type ChosenBytecode, chooseBytecode } from "../services/bytecode";
 import { onConfigChange } from "./config-bus";
 
 /** How often an agent drains its maps and ships records when nothing says otherwise. */
@@ -80,34 +79,18 @@ function shared<T>(db: Db | Tx, key: string, load: () => Promise<T>): Promise<T>
   return value;
 }
 
-/**
- * What the console wants this device to run: its effective capture rule, the bytecode chosen for its
- * kernel, the export sinks of its plan, and the default interval; with the SHA-256 of its canonical JSON.
- * Shared like the parts above, so the check-in an agent sends right after receiving a change does not
- * compute again what its wake-up just computed.
- */
-export function desiredConfigFor(
-  db: Db | Tx,
-  device: { id: string; planId: string; kernelRelease: string | null },
-): Promise<DesiredConfigWithHash> {
-  return shared(db, `device:${device.id}:${device.planId}:${device.kernelRelease ?? ""}`, () =>
-    computeDesiredConfig(db, device),
-  );
+/** The parts a desired config is made of, as the loader found them for one device. */
+export interface DesiredConfigParts {
+  rule: { include: string[]; exclude: string[]; sampleRate: number };
+  bytecode: ChosenBytecode | null;
+  sinks: SinkConfig[];
 }
 
-async function computeDesiredConfig(
-  db: Db | Tx,
-  device: { id: string; planId: string; kernelRelease: string | null },
-): Promise<DesiredConfigWithHash> {
-  const [rule, bytecode, sinks] = await Promise.all([
-    effectiveCaptureRule(db, device.id),
-    device.kernelRelease
-      ? shared(db, `bytecode:${device.kernelRelease}`, () =>
-          chooseBytecode(db, device.kernelRelease as string),
-        )
-      : Promise.resolve(null),
-    shared(db, `sinks:${device.planId}`, () => sinksFor(db, device.planId)),
-  ]);
+/**
+ * What the console wants a device to run: its effective capture rule, the bytecode chosen for its kernel,
+ * the export sinks of its plan, and the default interval; with the SHA-256 of its canonical JSON.
+ */
+export function buildDesiredConfig({ rule, bytecode, sinks }: DesiredConfigParts): DesiredConfigWithHash {
   const config: DesiredConfig = {
     capture: {
       include: rule.include,
@@ -127,4 +110,15 @@ async function computeDesiredConfig(
     flow_destination: { kind: "console" },
   };
   return { config, hash: hashDesiredConfig(config) };
+}
+
+/** The bytecode for a kernel release, shared by every device on that kernel until the next change. */
+export function sharedBytecodeFor(db: Db | Tx, kernelRelease: string | null): Promise<ChosenBytecode | null> {
+  if (!kernelRelease) return Promise.resolve(null);
+  return shared(db, `bytecode:${kernelRelease}`, () => chooseBytecode(db, kernelRelease));
+}
+
+/** The sinks of a plan, shared by every device of the plan until the next change. */
+export function sharedSinksFor(db: Db | Tx, planId: string): Promise<SinkConfig[]> {
+  return shared(db, `sinks:${planId}`, () => sinksFor(db, planId));
 }

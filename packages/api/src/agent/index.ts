@@ -5,7 +5,8 @@ export {
   startConfigChangeRelay,
   stopConfigChangeRelay,
 } from "./config-bus";
+export { loadDeviceConfig } from "./config-loader";
 export { type AuthenticatedDevice, authenticateAgent } from "./credentials";
-export { desiredConfigFor, hashDesiredConfig } from "./desired-config";
+export { buildDesiredConfig, hashDesiredConfig } from "./desired-config";
 export { type AgentDeps, handleAgentRequest } from "./handler";
 export { type FetchHandler, listenFetch } from "./node-server";
