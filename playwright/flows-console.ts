@@ -16,6 +16,8 @@ export interface FlowsConsole {
   url: string;
   databaseUrl: string;
   flowStore: FlowStore;
+  /** What the console printed, for a failing test's report. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export async function startFlowsConsole(): Promise<FlowsConsole> {
       url: running.url,
       databaseUrl,
       flowStore: store,
+      output: () => consoleProcess.output(),
       stop: async () => {
         await store.close();
         const code = await consoleProcess.stop();

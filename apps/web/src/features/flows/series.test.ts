@@ -77,7 +77,7 @@ describe("series presentation", () => {
     expect(sorted.map((s) => s.key[0])).toEqual(["b", "a"]);
   });
 
-  it("makes one chart row per bucket with a column per series and sums the totals", () => {
+  it("makes one chart row per bucket with a column per series (no volume is zero) and sums the totals", () => {
     const result: FlowQueryResult = {
       metric: "bits_per_s",
       aggregate: "avg",
@@ -100,8 +100,11 @@ describe("series presentation", () => {
     ]);
     expect(data.rows).toEqual([
       { t: Date.parse("2026-11-25T10:00:00Z"), s0: 8, s1: 1 },
-      { t: Date.parse("2026-11-25T10:00:10Z"), s0: null, s1: 2 },
+      { t: Date.parse("2026-11-25T10:00:10Z"), s0: 0, s1: 2 },
     ]);
+    // Latency has no value where nothing was measured: a gap, not a zero.
+    const latency = chartData({ ...result, metric: "app_latency_ms" });
+    expect(latency.rows[1]).toEqual({ t: Date.parse("2026-11-25T10:00:10Z"), s0: null, s1: 2 });
     expect(seriesTotals(result.series)).toEqual({ bytes: 15, packets: 3, records: 4 });
   });
 });

@@ -4,6 +4,7 @@ import {
   type FlowQueryResult,
   type FlowSeries,
   flowDimensionLabels,
+  volumeMetrics,
 } from "@kernflow/protocol";
 
 const protocolNames: Record<string, string> = { "1": "ICMP", "6": "TCP", "17": "UDP", "58": "ICMPv6" };
@@ -103,8 +104,13 @@ export interface ChartData {
   rows: Array<Record<string, number | null>>;
 }
 
-/** One row per bucket (`t` = its start in ms), one column per series, for a recharts time-series. */
+/**
+ * One row per bucket (`t` = its start in ms), one column per series, for a recharts time-series. For a
+ * volume metric a bucket without records is a rate of zero, drawn as such (otherwise a burst inside one
+ * bucket is an isolated point that a line chart does not draw at all); for latency and RTT it is a gap.
+ */
 export function chartData(result: FlowQueryResult): ChartData {
+  const missing = volumeMetrics.includes(result.metric) ? 0 : null;
   const lines = result.series.map((series, index) => ({
     id: `s${index}`,
     label: seriesLabel(result.group_by, series),
@@ -113,7 +119,7 @@ export function chartData(result: FlowQueryResult): ChartData {
   const rows = result.buckets.map((bucket, bucketIndex) => {
     const row: Record<string, number | null> = { t: Date.parse(bucket) };
     result.series.forEach((series, index) => {
-      row[`s${index}`] = series.points[bucketIndex] ?? null;
+      row[`s${index}`] = series.points[bucketIndex] ?? missing;
     });
     return row;
   });
