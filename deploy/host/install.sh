@@ -78,7 +78,7 @@ ldconfig -p 2>/dev/null | grep -q 'libbpf\.so\.1' || die "libbpf.so.1 not found 
 echo "installing the agent into $prefix"
 mkdir -p "$prefix"
 # Only what the agent needs: the root manifests, its workspace and the libraries it imports.
-for path in package.json package-lock.json apps/agent packages/protocol packages/ipfix bpf/build/kernflow.bpf.o; do
+for path in package.json package-lock.json tooling/tsconfig.base.json apps/agent packages/protocol packages/ipfix bpf/build/kernflow.bpf.o; do
   [[ -e "$source_dir/$path" ]] || continue
   mkdir -p "$prefix/$(dirname "$path")"
   rm -rf "${prefix:?}/$path"
