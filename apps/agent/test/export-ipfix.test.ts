@@ -104,15 +104,16 @@ interface TsharkFlow {
 interface TsharkMessage {
   sequence: number;
   flows: TsharkFlow[];
+  hasTemplates: boolean;
 }
 
 /** tshark's JSON of a capture of IPFIX datagrams: per message its sequence number and decoded flows. */
-async function decodeWithTshark(pcap: string, port: number): Promise<TsharkMessage[]> {
+async function decodeWithTshark(pcap: string, port: number, transport = "udp"): Promise<TsharkMessage[]> {
   const json = await exec("tshark", [
     "-r",
     pcap,
     "-d",
-    `udp.port==${port},cflow`,
+    `${transport}.port==${port},cflow`,
     "-T",
     "json",
     "--no-duplicate-keys",
@@ -142,7 +143,11 @@ async function decodeWithTshark(pcap: string, port: number): Promise<TsharkMessa
         });
       }
     }
-    messages.push({ sequence: Number(cflow["cflow.sequence"]), flows });
+    messages.push({
+      sequence: Number(cflow["cflow.sequence"]),
+      flows,
+      hasTemplates: Object.keys(cflow).some((k) => /^Set \d+ \[id=2\]/.test(k)),
+    });
   }
   return messages;
 }
@@ -365,6 +370,90 @@ describe.skipIf(typeof kernelSkip === "string" || decodersMissing.length > 0)(
       }
       expect(nfFlows.sort()).toEqual(expected);
       expect(failures).toBe(0);
+    });
+    it("exports over ipfix+tcp: templates once, then exactly the printed records with gapless sequence numbers, decoded by tshark from the TCP stream", async () => {
+      if (kernelSkip instanceof Error) throw kernelSkip;
+      lab = await NetnsLab.create();
+      const agentNs = await lab.namespace("agent");
+      const peer = await lab.namespace("peer");
+      const link = await lab.veth(agentNs, peer);
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const pcap = join(lab.tempDirectory, "ipfix-tcp.pcap");
+      const tshark = await startAndWait(
+        agentNs,
+        ["tshark", "-i", "lo", "-f", `tcp port ${port}`, "-w", pcap],
+        /Capturing on/,
+      );
+      // A collector that accepts the session and reads everything, as nfacctd or ntopng would.
+      const collector = await startAndWait(
+        agentNs,
+        [
+          "python3",
+          "-c",
+          "import socket\ns=socket.socket()\n" +
+            `s.bind(('127.0.0.1',${port}))\ns.listen(1)\nprint('listening',flush=True)\n` +
+            "c,_=s.accept()\nwhile c.recv(65536): pass",
+        ],
+        /listening/,
+      );
+      const agent = await startAndWait(
+        agentNs,
+        [
+          process.execPath,
+          bin,
+          "capture",
+          "--interfaces",
+          `kf${lab.id}*`,
+          "--format",
+          "ndjson",
+          "--export",
+          `ipfix+tcp://127.0.0.1:${port}`,
+        ],
+        /attached to /,
+      );
+      let stdout = "";
+      agent.child.stdout?.removeAllListeners("data");
+      agent.child.stdout?.on("data", (d) => {
+        stdout += String(d);
+      });
+      const tcpServer = await lab.startServer(peer, {
+        protocol: "tcp",
+        bind: link.b.ipv4,
+        replyBytes: 3_000,
+      });
+      await lab.runClient(agentNs, {
+        protocol: "tcp",
+        addr: link.b.ipv4,
+        port: tcpServer.port,
+        bytes: 20_000,
+      });
+      const exited = new Promise<number | null>((r) => agent.child.once("exit", (code) => r(code)));
+      agent.child.kill("SIGINT");
+      expect(await exited).toBe(0);
+      await new Promise((r) => setTimeout(r, 1_000));
+      await stopAndWait(tshark.child, "SIGINT");
+      await stopAndWait(collector.child, "SIGKILL");
+
+      const printed = stdout
+        .trimEnd()
+        .split("\n")
+        .map((line) => flowRecordSchema.parse(JSON.parse(line)));
+      expect(printed.some((r) => r.protocol === 6 && r.src_addr === link.a.ipv4)).toBe(true);
+      const messages = await decodeWithTshark(pcap, port, "tcp");
+      expect(
+        messages
+          .flatMap((m) => m.flows)
+          .map((f) => f.key)
+          .sort(),
+      ).toEqual(printed.map(recordKey).sort());
+      // The first message of the session holds the templates alone; none follows on the same connection.
+      expect(messages[0]?.flows).toHaveLength(0);
+      expect(messages.map((m) => m.hasTemplates)).toEqual(messages.map((_, i) => i === 0));
+      let next = 0;
+      for (const message of messages) {
+        expect(message.sequence).toBe(next);
+        next += message.flows.length;
+      }
     });
   },
 );
