@@ -1,9 +1,12 @@
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type Server } from "node:net";
+import { createFlowStore } from "@kernflow/db";
 import { emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConfigChange, onConfigChange } from "../src/agent/config-bus";
 import { ConsoleExporter } from "../src/export/console-exporter";
+import { ingestFlowBatch } from "../src/flows/ingest";
+import { FlowRateLimiter } from "../src/flows/rate-limit";
 import { callerAs, createHarness, type Harness, rest } from "./harness";
 
 let h: Harness;
@@ -309,6 +312,62 @@ describe("console exporter after ingest", () => {
       mine.close();
       paused.close();
       others.close();
+    }
+  });
+});
+
+describe("flow ingest hands stored batches to the exporter", () => {
+  it("exports a newly stored batch to the plan's IPFIX target once, and a retried batch id not again", async () => {
+    const collector = await udpCollector();
+    const store = createFlowStore(h.database.url);
+    try {
+      await h.db.exportTarget.deleteMany({});
+      await h.db.exportTarget.create({
+        data: {
+          name: "ingest-target",
+          kind: "ipfix_udp",
+          url: `ipfix://127.0.0.1:${collector.port}`,
+          planId,
+        },
+      });
+      const device = await h.db.device.create({ data: { name: "edge-ingest", planId } });
+      const now = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000).toISOString();
+      const records = Array.from({ length: 12 }, (_, i) => ({
+        ...record(i),
+        device: "edge-ingest",
+        ts_start: now,
+        ts_end: now,
+      }));
+      const batch = JSON.stringify({ batch_id: crypto.randomUUID(), records });
+      const post = () =>
+        ingestFlowBatch(
+          {
+            db: h.db,
+            flowStore: store,
+            device: { id: device.id, name: device.name, planId },
+            limiter: new FlowRateLimiter(),
+          },
+          new Request("http://console.test/api/agent/v1/flows", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: batch,
+          }),
+        );
+      expect((await post()).status).toBe(200);
+      const target = () => h.db.exportTarget.findFirstOrThrow({ where: { name: "ingest-target" } });
+      await waitFor(() => collector.messages.length > 0, "the exported batch");
+      for (let i = 0; i < 100 && Number((await target()).recordsSent) < 12; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(Number((await target()).recordsSent)).toBe(12);
+
+      const retried = await post();
+      expect(await retried.json()).toMatchObject({ duplicate: true });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(Number((await target()).recordsSent)).toBe(12);
+    } finally {
+      await store.close();
+      collector.close();
     }
   });
 });
