@@ -40,8 +40,14 @@ export function CaptureRuleForm(props: Props) {
   const [exclude, setExclude] = useState(formatPatterns(initial.exclude));
   const [sampleRate, setSampleRate] = useState(String(initial.sampleRate));
 
-  let target: RuleTarget | null = fixedTarget;
-  if (!fixedTarget && targetId) {
+  // The label is for display only: the preview and the API take the bare target (strict inputs).
+  let target: RuleTarget | null = null;
+  if (fixedTarget) {
+    target =
+      fixedTarget.scope === "plan"
+        ? { scope: "plan", planId: fixedTarget.planId }
+        : { scope: "device", deviceId: fixedTarget.deviceId };
+  } else if (targetId) {
     target = scope === "plan" ? { scope, planId: targetId } : { scope, deviceId: targetId };
   }
   const includeList = parsePatterns(include);
