@@ -36,6 +36,20 @@ describe("parseExportUrl", () => {
       port: 4740,
     });
   });
+  it("reads the IPFIX options ?pen= (enterprise number) and ?mtu= (largest message), and refuses others", () => {
+    expect(parseExportUrl("ipfix://c:4739?pen=32473&mtu=8900")).toEqual({
+      kind: "ipfix-udp",
+      host: "c",
+      port: 4739,
+      enterpriseId: 32473,
+      maxMessageBytes: 8900,
+    });
+    expect(() => parseExportUrl("ipfix://c?pen=0")).toThrow(/pen must be at least 1/);
+    expect(() => parseExportUrl("ipfix://c?mtu=500")).toThrow(/mtu must be at least 1000/);
+    expect(() => parseExportUrl("ipfix://c?ttl=3")).toThrow(/unknown option ttl/);
+    expect(() => parseExportUrl("nats://n:4222/s?pen=1")).toThrow(/query/);
+  });
+
   it("reads a NATS target with its subject", () => {
     expect(parseExportUrl("nats://nats:4222/kernflow.flows")).toEqual({
       kind: "nats",
