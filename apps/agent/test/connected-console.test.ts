@@ -194,4 +194,15 @@ describe.skipIf(unavailable !== null)("kernflow-agent enroll + run against a rea
     expect(ingress.bytes).toBe(after.rxBytes - bBefore.rxBytes - 14 * rx);
     expect(tx).toBeGreaterThanOrEqual(45);
   }, 180_000);
+
+  it("restarts capturing from its saved config, and exits 1 telling to enroll again once the device is deleted", async () => {
+    agent = AgentProcess.start(["run", "--state-dir", stateDir]);
+    await agent.waitFor("applied (saved by an earlier run)");
+    await agent.waitFor(`attached to ${b.outer} `);
+    await consoleServer.restOk("DELETE", `/devices/${deviceId}`);
+    expect(await agent.exited).toBe(1);
+    expect(agent.log()).toContain(
+      "credential refused: the device was deleted or the credential rotated; enroll again",
+    );
+  }, 90_000);
 });
