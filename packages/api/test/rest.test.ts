@@ -279,6 +279,12 @@ describe("openapi.json", () => {
         "DELETE /api/v1/api-tokens/{id}",
         "GET /api/v1/audit",
         "GET /api/v1/me",
+        "GET /api/v1/export-targets",
+        "POST /api/v1/export-targets",
+        "GET /api/v1/export-targets/{id}",
+        "PATCH /api/v1/export-targets/{id}",
+        "DELETE /api/v1/export-targets/{id}",
+        "POST /api/v1/export-targets/{id}/test",
       ].sort(),
     );
     const create = doc.paths["/api/v1/plans"].post;
