@@ -65,7 +65,8 @@ export class NatsFlowPublisher {
   ): Promise<{ duplicate: boolean }> {
     const h = headers();
     h.set(flowStreamHeaders.encoding, "gzip");
-    h.set(flowStreamHeaders.credential, credential);
+    // An export without a credential (capture --export) carries no credential header at all.
+    if (credential !== "") h.set(flowStreamHeaders.credential, credential);
     try {
       const ack = await this.js.publish(this.subject, gzipBody, {
         msgID: batchId,
