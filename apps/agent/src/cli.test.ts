@@ -65,14 +65,6 @@ describe("runCli", () => {
     expect(loaded).toBe(false);
   });
 
-  it("refuses --export nats:// with exit 2: NATS export is not in this build", async () => {
-    const t = io();
-    expect(await runCli(["capture", "--interfaces", "lo", "--export", "nats://127.0.0.1:4222/f"], t.io)).toBe(
-      2,
-    );
-    expect(t.err()).toContain("nats export: not available in this build");
-  });
-
   it("refuses an IPFIX export URL with an unknown option or a zero port, naming it", async () => {
     const t = io();
     expect(await runCli(["capture", "--interfaces", "lo", "--export", "ipfix://h:4739?foo=1"], t.io)).toBe(2);

@@ -7,6 +7,7 @@ import { type CaptureFlags, parseCaptureFlags, UsageError } from "./cli-flags";
 import type { CaptureOptions } from "./roles/capture";
 import { createStdoutSink } from "./sinks";
 import { IpfixSink } from "./sinks/ipfix";
+import { NatsExportSink } from "./transport/nats-sink";
 
 /** Exit codes of CONTRACTS.md §2. */
 export const exitCode = { ok: 0, failure: 1, usage: 2, privilege: 3 } as const;
@@ -61,7 +62,7 @@ Flags:
   --format FORMAT        ndjson (one JSON record per line) or table (default: table on a terminal, else ndjson)
   --bytecode FILE        BPF object to load instead of the built-in bpf/build/kernflow.bpf.o
   --export URL           also send records to ipfix://HOST:PORT, ipfix+tcp://HOST:PORT or
-                         nats://HOST:PORT/SUBJECT (repeatable; nats is not available in this build).
+                         nats://HOST:PORT/SUBJECT (JetStream; repeatable).
                          IPFIX options: ?pen=N private enterprise number of kernflow's fields
                          (default 4294967040, a placeholder), ?mtu=BYTES largest message (default 1400)
   --device NAME          device name put in every record (default: this host's name)
@@ -104,8 +105,13 @@ async function runCaptureCommand(flags: CaptureFlags, io: CliIo): Promise<number
   io.signal.addEventListener("abort", onSignal, { once: true });
   const timer = flags.durationMs === null ? null : setTimeout(() => stop.abort(), flags.durationMs);
   const sink = createStdoutSink(flags.format, io.stdout);
-  const exportSinks = flags.exports.flatMap((target) =>
-    target.kind === "nats" ? [] : [new IpfixSink(target, log)],
+  const exportSinks = flags.exports.map((target) =>
+    target.kind === "nats"
+      ? new NatsExportSink(
+          `nats://${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}/${target.subject}`,
+          log,
+        )
+      : new IpfixSink(target, log),
   );
   let readerGone = false;
   const onRecords = async (records: FlowRecord[]) => {
@@ -203,14 +209,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (flags === null) {
       io.stdout.write(captureHelp);
       return exitCode.ok;
-    }
-    const nats = flags.exports.find((e) => e.kind === "nats");
-    if (nats !== undefined) {
-      return usageFailure(
-        io,
-        command,
-        "nats export: not available in this build; use ipfix:// or ipfix+tcp://",
-      );
     }
     const missing = missingCaptureCapabilities(
       (io.procStatus ?? (() => readFileSync("/proc/self/status", "utf8")))(),

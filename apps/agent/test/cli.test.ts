@@ -76,12 +76,6 @@ describe("kernflow-agent bin", () => {
     expect(unknown.stderr).toContain('unknown command "sniff"');
   });
 
-  it("exits 2 for --export nats://, saying NATS export is not in this build", async () => {
-    const r = await agent("capture", "--interfaces", "lo", "--export", "nats://127.0.0.1:4222/flows");
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain("nats export: not available in this build");
-  });
-
   it.skipIf(!existsSync("/usr/bin/setpriv") || process.getuid?.() !== 0)(
     "exits 3 naming the missing capabilities when run as nobody",
     async () => {
