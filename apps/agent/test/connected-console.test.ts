@@ -13,7 +13,7 @@ import {
   VethLink,
 } from "./capture-harness";
 import { AgentProcess } from "./support/agent-process";
-import { brokenBytecode } from "./support/broken-bytecode";
+import { brokenBytecode, variantBytecode } from "./support/broken-bytecode";
 import { TestConsole } from "./support/console";
 
 const unavailable = kernelTestsUnavailable();
@@ -161,6 +161,26 @@ describe.skipIf(unavailable !== null)("kernflow-agent enroll + run against a rea
     await consoleServer.restOk("DELETE", `/bytecode/${upload.body.id}?force=true`);
     await until("device ok again", async () => ((await device()).health === "ok" ? true : undefined));
   }, 120_000);
+
+  it("swaps to a pushed bytecode that loads, without a restart, and reports it in use", async () => {
+    const from = agent?.lines.length ?? 0;
+    const variant = variantBytecode(defaultBytecodePath());
+    const upload = await consoleServer.restOk("POST", "/bytecode", undefined, {
+      bytes: variant,
+      query: `name=variant.bpf.o&kernel_match=${encodeURIComponent(release())}`,
+    });
+    const line = await (agent as AgentProcess).waitFor(/bytecode [0-9a-f]{12} in use/, 20_000, from);
+    expect(line.text).toContain(upload.sha256.slice(0, 12));
+    const shown = await until("device runs the variant", async () => {
+      const d = await device();
+      return d.bytecode?.name === "variant.bpf.o" && d.health === "ok" ? d : undefined;
+    });
+    expect(shown.interfacesAttached).toEqual([b.outer]);
+    // Attachments moved to the new programs: the interface was never detached by the agent's rules.
+    expect(
+      (agent as AgentProcess).lines.slice(from).some((l) => l.text.includes(`detached from ${b.outer}`)),
+    ).toBe(false);
+  }, 60_000);
 
   it("keeps capturing and spools while the console is down, then replays: stored totals equal the kernel's counters", async () => {
     await consoleServer.stop();

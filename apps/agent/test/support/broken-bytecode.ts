@@ -32,3 +32,13 @@ export function brokenBytecode(path: string): Buffer {
   elf.fill(0xff, tc.offset, tc.offset + 8);
   return elf;
 }
+
+/** The real object with one character of its DWARF strings changed: a different sha256 that loads and
+ * counts exactly like the original (libbpf and the kernel never read .debug_str). */
+export function variantBytecode(path: string): Buffer {
+  const elf = Buffer.from(readFileSync(path));
+  const strings = elfSection(elf, ".debug_str");
+  const at = strings.offset + 1;
+  elf[at] = elf[at] === 0x78 ? 0x79 : 0x78;
+  return elf;
+}
