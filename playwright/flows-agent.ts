@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type FlowQueryInput, type FlowQueryResult, flowQueryResultSchema } from "@kernflow/protocol";
 import { z } from "zod";
 import { AgentProcess } from "../apps/agent/test/support/agent-process";
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from "./test/constants";
@@ -27,6 +28,7 @@ export class ConsoleApi {
   private constructor(
     readonly url: string,
     private readonly token: string,
+    private readonly sessionCookie: string,
   ) {}
 
   /** Signs in as the administrator (tRPC, like the browser) and makes an API token for REST. */
@@ -53,7 +55,19 @@ export class ConsoleApi {
         [CSRF_HEADER]: csrf,
       },
     );
-    return new ConsoleApi(url, tokenAnswer.parse(apiToken.body).result.data.json.secret);
+    return new ConsoleApi(url, tokenAnswer.parse(apiToken.body).result.data.json.secret, cookie);
+  }
+
+  /** `flows.query` over tRPC with the session cookie: the very request the explorer page sends. */
+  async flowsQuery(input: FlowQueryInput): Promise<FlowQueryResult> {
+    const search = new URLSearchParams({ input: JSON.stringify({ json: input }) });
+    const response = await fetch(`${this.url}/api/trpc/flows.query?${search}`, {
+      headers: { cookie: this.sessionCookie },
+    });
+    if (response.status !== 200) throw new Error(`flows.query: ${response.status} ${await response.text()}`);
+    return z
+      .object({ result: z.object({ data: z.object({ json: flowQueryResultSchema }) }) })
+      .parse(await response.json()).result.data.json;
   }
 
   async rest(method: string, path: string, body?: unknown): Promise<unknown> {

@@ -40,6 +40,9 @@ export const rangePresets = [
 /** Bucket widths offered; "auto" (undefined) lets the server pick about 60 buckets. */
 export const bucketChoices = [10, 60, 300, 3600] as const;
 
+/** How often live mode asks again. Agents ship every few seconds, so faster would mostly repeat itself. */
+export const LIVE_REFRESH_MS = 3_000;
+
 export const defaultExplorerView: ExplorerView = {
   query: flowQuerySchema.parse({
     metric: "bits_per_s",

@@ -3,9 +3,7 @@
 import type { FlowQuery } from "@kernflow/protocol";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/trpc/client";
-
-/** How often live mode asks again. Agents ship every few seconds, so faster would mostly repeat itself. */
-export const LIVE_REFRESH_MS = 3_000;
+import { LIVE_REFRESH_MS } from "./explorer-state";
 
 /**
  * Runs `flows.query`. Live mode polls the same query (refetchInterval) rather than opening a tRPC
