@@ -41,6 +41,7 @@ const flagsSchema = z.object({
   events: z.coerce.number().int().min(10).max(100_000),
   settle: z.coerce.number().int().min(0).max(120),
   entry: z.string().min(1).optional(),
+  "node-flags": z.string(),
   json: z.string().min(1).optional(),
 });
 const { values } = parseArgs({
@@ -51,6 +52,8 @@ const { values } = parseArgs({
     // Another entry point than bin/kernflow-agent.js (which compiles the TypeScript with tsx at start),
     // e.g. the agent bundled to plain JavaScript with esbuild, to tell the loader's memory from kubetags'.
     entry: { type: "string" },
+    // V8/Node flags for the kubetags process (space-separated), e.g. --optimize-for-size.
+    "node-flags": { type: "string", default: "" },
     json: { type: "string" },
   },
 });
