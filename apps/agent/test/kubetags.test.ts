@@ -30,13 +30,19 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(options: { pageSize?: number; maxTombstones?: number; resyncMs?: number } = {}) {
+async function start(
+  options: { pageSize?: number; maxTombstones?: number; resyncMs?: number; watchIdleTimeoutMs?: number } = {},
+) {
   const kubeConfig = loadKubeConfig(standin.writeKubeconfig(dir), {});
   role = await startKubetags({
     kubeConfig,
     host: "127.0.0.1",
     port: 0,
-    informer: { restartDelayMs: 50, pageSize: options.pageSize ?? 500 },
+    informer: {
+      restartDelayMs: 50,
+      pageSize: options.pageSize ?? 500,
+      ...(options.watchIdleTimeoutMs === undefined ? {} : { watchIdleTimeoutMs: options.watchIdleTimeoutMs }),
+    },
     ...(options.maxTombstones === undefined ? {} : { maxTombstones: options.maxTombstones }),
     ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
   });
@@ -394,6 +400,28 @@ describe("kubetags against the stand-in API server", () => {
       .at(-1);
     expect(Number(rewatch?.query.resourceVersion)).toBeGreaterThan(0);
     expect(Number(rewatch?.query.resourceVersion)).toBeLessThanOrEqual(rvBefore);
+  });
+
+  it("ends a watch that stays silent too long and resumes it without relisting or reporting a failure", async () => {
+    seedCluster();
+    await start({ watchIdleTimeoutMs: 400 });
+    await healthy();
+    const pods = async () =>
+      kubetagsHealthSchema
+        .parse((await getJson(kubetagsPaths.health)).body)
+        .informers.find((i) => i.resource === "pods");
+    const before = await pods();
+    // Nothing is sent (no events, no bookmarks): the stream looks like a dead connection.
+    const after = await eventually(pods, (p) => (p?.watches ?? 0) >= (before?.watches ?? 0) + 2, 5_000);
+    expect(after?.lists).toBe(before?.lists);
+    expect(after?.failing).toBe(false);
+    expect(after?.last_error).toMatch(/silent/);
+    standin.apply(pod({ name: "after-silence", namespace: "default", node: "node-a", ips: ["10.244.1.61"] }));
+    await eventually(
+      () => ipEntry("10.244.1.61"),
+      (e) => e?.name === "after-silence",
+    );
+    expect((await getJson(kubetagsPaths.health)).status).toBe(200);
   });
 
   it("asks for bookmarks and resumes from a bookmark's resourceVersion", async () => {

@@ -65,8 +65,8 @@ export class ResourceInformer<T> {
   private events = 0;
   private gone = 0;
   private stopped = false;
-  /** The watch was ended on purpose by {@link resync}: its abort error is not a failure. */
-  private resyncing = false;
+  /** The watch was ended on purpose (resync, or silent too long): its abort error is not a failure. */
+  private endedOnPurpose = false;
   private restartTimer: NodeJS.Timeout | null = null;
   private restartDelayMs: number;
   private readonly log: (message: string) => void;
@@ -120,7 +120,7 @@ export class ResourceInformer<T> {
    */
   resync(): void {
     if (this.stopped || !this.synced || this.failing) return;
-    this.resyncing = true;
+    this.endedOnPurpose = true;
     const internals = this.listWatch as unknown as { resourceVersion: string; request?: AbortController };
     internals.resourceVersion = "";
     internals.request?.abort();
@@ -139,6 +139,13 @@ export class ResourceInformer<T> {
       events: this.events,
       gone: this.gone,
     };
+  }
+
+  /** @internal A watch silent for too long is presumed dead: end it; the library resumes from its resourceVersion. */
+  endSilentWatch(controller: AbortController | null, message: string): void {
+    this.noteError(message, false);
+    this.endedOnPurpose = true;
+    controller?.abort();
   }
 
   /** @internal Called by the watch wrapper. */
@@ -184,8 +191,8 @@ export class ResourceInformer<T> {
   }
 
   private onError(error: unknown): void {
-    if (this.resyncing && !this.stopped) {
-      this.resyncing = false;
+    if (this.endedOnPurpose && !this.stopped) {
+      this.endedOnPurpose = false;
       this.listWatch.start().catch((e: unknown) => this.onError(e));
       return;
     }
@@ -206,7 +213,7 @@ export class ResourceInformer<T> {
   /** Lists every page (`limit` + `continue`), keeping only the slim objects; the list's resourceVersion is the first page's. */
   private async listAll(): Promise<KubernetesListObject<KubernetesObject>> {
     this.lists += 1;
-    this.resyncing = false;
+    this.endedOnPurpose = false;
     const cluster = this.kubeConfig.getCurrentCluster();
     if (cluster === null) throw new Error("the kubeconfig has no current cluster");
     const items: KubernetesObject[] = [];
@@ -269,8 +276,10 @@ class SlimmingWatch<T> extends Watch {
     const rearm = () => {
       if (idleTimer !== null) clearTimeout(idleTimer);
       idleTimer = setTimeout(() => {
-        informer.noteError(`watch ${path} silent for ${this.idleTimeoutMs} ms; reconnecting`, false);
-        controller?.abort();
+        informer.endSilentWatch(
+          controller,
+          `watch ${path} silent for ${this.idleTimeoutMs} ms; reconnecting`,
+        );
       }, this.idleTimeoutMs);
       idleTimer.unref();
     };
