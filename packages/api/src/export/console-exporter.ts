@@ -10,7 +10,11 @@ interface TargetExporter {
   /** Batches to one target go in order, one at a time. */
   queue: Promise<void>;
   pending: number;
+  lastUsed: number;
 }
+
+/** An exporter unused this long is closed (its target was deleted, paused or moved): sockets do not pile up. */
+const IDLE_CLOSE_MS = 10 * 60_000;
 
 /** Batches waiting for one slow collector beyond this are dropped, so memory stays bounded. */
 const MAX_PENDING_BATCHES = 64;
@@ -46,7 +50,17 @@ export class ConsoleExporter {
       this.log(`cannot read export targets: ${(error as Error).message}`);
       return;
     }
+    this.closeIdle(Date.now());
     await Promise.all(targets.map((target) => this.enqueue(db, target, records)));
+  }
+
+  private closeIdle(now: number): void {
+    for (const [id, entry] of this.exporters) {
+      if (entry.pending === 0 && now - entry.lastUsed > IDLE_CLOSE_MS) {
+        this.exporters.delete(id);
+        void entry.queue.then(() => entry.exporter.close());
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -71,6 +85,7 @@ export class ConsoleExporter {
       ).catch(() => {});
     }
     entry.pending += 1;
+    entry.lastUsed = Date.now();
     const done = entry.queue.then(async () => {
       try {
         const result = await entry.exporter.send(records);
@@ -101,7 +116,13 @@ export class ConsoleExporter {
       this.log(`export target ${target.id} unusable: ${(error as Error).message}`);
       return null;
     }
-    const entry: TargetExporter = { signature, exporter, queue: Promise.resolve(), pending: 0 };
+    const entry: TargetExporter = {
+      signature,
+      exporter,
+      queue: Promise.resolve(),
+      pending: 0,
+      lastUsed: Date.now(),
+    };
     this.exporters.set(target.id, entry);
     return entry;
   }
