@@ -33,10 +33,11 @@ export function DeviceFlowsMiniChart({ deviceName }: { deviceName: string }) {
   const empty = bits.data && packets.data && isEmpty(bits.data) && isEmpty(packets.data);
 
   return (
-    <section aria-label={`Traffic of ${deviceName}`}>
-      <h2>
-        Traffic, last hour <Link href={explorerLink}>open in Flows</Link>
-      </h2>
+    <div aria-label={`Traffic of ${deviceName}`} role="group">
+      <p className="muted">
+        Bits/s and packets/s this device recorded over the last hour (both directions).{" "}
+        <Link href={explorerLink}>Open in Flows</Link>
+      </p>
       <InlineError error={bits.error ?? packets.error} />
       {bits.isPending || packets.isPending ? <p className="muted">Loading traffic…</p> : null}
       {empty ? <p className="empty">This device has sent no flows in the last hour.</p> : null}
@@ -54,6 +55,6 @@ export function DeviceFlowsMiniChart({ deviceName }: { deviceName: string }) {
           ))}
         </div>
       ) : null}
-    </section>
+    </div>
   );
 }
