@@ -2,6 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { DeviceFlowsMiniChart } from "@/features/flows/DeviceFlowsMiniChart";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
@@ -152,6 +153,7 @@ export function DeviceDetailPage({ id }: { id: string }) {
         data-slot="device-flows"
       >
         <h2 id="device-flows-title">Flows</h2>
+        <DeviceFlowsMiniChart deviceName={device.name} />
       </section>
 
       {canManage ? <DeviceActions key={`${device.name}-${device.planId}`} device={device} /> : null}
