@@ -4,7 +4,7 @@ import { CaptureEngine } from "../capture/engine";
 import type { BytecodeSource } from "../capture/loaded-bytecode";
 import type { AgentErrors } from "./agent-errors";
 import type { BytecodeCache } from "./bytecode-cache";
-import type { AgentClient } from "./client";
+import { type AgentClient, AgentHttpError, ProtocolError, ServerUnreachableError } from "./client";
 import type { PushedSinks } from "./pushed-sinks";
 
 export interface ApplierOptions {
@@ -21,6 +21,17 @@ export interface ApplierOptions {
   sinks: PushedSinks;
   mapEntries?: number;
   interfacePollMs?: number;
+  /** The capture ended by itself (the interface poll failed): connected mode must stop, not idle. */
+  onCaptureFailed: (error: unknown) => void;
+}
+
+/** The console could not hand the bytecode over (unlike the kernel refusing it, worth retrying). */
+function isDownloadFailure(error: unknown): boolean {
+  return (
+    error instanceof AgentHttpError ||
+    error instanceof ServerUnreachableError ||
+    error instanceof ProtocolError
+  );
 }
 
 function describe(error: unknown): string {
@@ -88,7 +99,9 @@ export class ConfigApplier {
       try {
         engine = await CaptureEngine.start(rules, await this.desiredBytecode(config), engineOpts);
       } catch (error) {
-        this.bytecodeRefused(config, error);
+        // Not downloadable now: start with the built-in object; apply() tries the pushed one again.
+        if (isDownloadFailure(error)) this.opts.log(`bytecode download failed: ${describe(error)}`);
+        else this.bytecodeRefused(config, error);
         engine = await CaptureEngine.start(rules, this.opts.builtinBytecode, engineOpts);
       }
     }
@@ -101,7 +114,10 @@ export class ConfigApplier {
     );
     this.loopDone = this.loop.run(this.stop.signal);
     // A failing capture loop (interface poll) must surface, not be dropped.
-    this.loopDone.catch((error) => this.opts.log(`capture stopped: ${describe(error)}`));
+    this.loopDone.catch((error) => {
+      this.opts.log(`capture stopped: ${describe(error)}`);
+      this.opts.onCaptureFailed(error);
+    });
     return engine;
   }
 
@@ -117,9 +133,11 @@ export class ConfigApplier {
     this.opts.errors.set("bytecode", "bytecode_load", message);
   }
 
-  /** Applies one desired config; every part is tried even when another fails, each failure reported. */
+  /** Applies one desired config; every part is tried even when another fails, each failure reported.
+   * `appliedHash` moves to the config's hash unless its bytecode could not be downloaded (retried). */
   async apply(answer: Pick<CheckInResponse, "config" | "config_hash">): Promise<void> {
     const { config } = answer;
+    let downloadFailed = false;
     const engine = this.engine ?? (await this.start(config));
     this.opts.errors.clearWhere((key) => key.startsWith("attach:"));
     await engine.setRules({ include: config.capture.include, exclude: config.capture.exclude });
@@ -131,12 +149,29 @@ export class ConfigApplier {
       this.refusedSha = null;
       this.opts.errors.clear("bytecode");
     } else if (wantedSha !== this.refusedSha) {
+      let source: BytecodeSource | undefined;
       try {
-        await engine.swapBytecode(await this.desiredBytecode(config));
-        this.refusedSha = null;
-        this.opts.errors.clear("bytecode");
+        source = await this.desiredBytecode(config);
       } catch (error) {
-        this.bytecodeRefused(config, error);
+        if (!isDownloadFailure(error)) throw error;
+        // Transient (console away, 5xx): reported, and the config is not counted as applied, so the
+        // check-in loop retries it after a backoff instead of running the wrong bytecode for good.
+        downloadFailed = true;
+        this.opts.errors.set(
+          "bytecode",
+          "bytecode_download",
+          `bytecode ${config.bytecode?.name} (${wantedSha}) could not be downloaded: ${describe(error)}; ` +
+            `still running ${engine.bytecodeSha256}`,
+        );
+      }
+      if (source !== undefined) {
+        try {
+          await engine.swapBytecode(source);
+          this.refusedSha = null;
+          this.opts.errors.clear("bytecode");
+        } catch (error) {
+          this.bytecodeRefused(config, error);
+        }
       }
     }
 
@@ -151,7 +186,7 @@ export class ConfigApplier {
     await this.opts.sinks.apply(config.sinks);
     this.flowDestination =
       config.flow_destination.kind === "aggregator" ? config.flow_destination.url : undefined;
-    this.appliedHash = answer.config_hash;
+    if (!downloadFailed) this.appliedHash = answer.config_hash;
   }
 
   /** Stops the capture: detaches, drains the last interval into onRecords, unloads. */

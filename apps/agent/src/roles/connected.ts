@@ -76,6 +76,10 @@ export async function runConnected(opts: ConnectedOptions, signal: AbortSignal):
     onSuccess: () => errors.clear("ship"),
   });
 
+  // Aborted by a fatal failure (credential refused, capture ended) as much as by the operator's signal.
+  const refused = new AbortController();
+  const stopAll = AbortSignal.any([signal, refused.signal]);
+  let failure: unknown;
   const sinks = new PushedSinks(errors, log);
   const builtinPath = opts.bytecodePath ?? defaultBytecodePath();
   applier = new ConfigApplier({
@@ -90,17 +94,21 @@ export async function runConnected(opts: ConnectedOptions, signal: AbortSignal):
       await sinks.write(records);
     },
     sinks,
+    onCaptureFailed: (error) => {
+      failure ??= error;
+      refused.abort();
+    },
     builtinBytecode: { kind: "file", path: builtinPath },
     builtinSha256: createHash("sha256").update(readFileSync(builtinPath)).digest("hex"),
     ...(opts.interfacePollMs === undefined ? {} : { interfacePollMs: opts.interfacePollMs }),
   });
-  const refused = new AbortController();
-  const stopAll = AbortSignal.any([signal, refused.signal]);
-  let failure: unknown;
 
   const apply = async (answer: Pick<CheckInResponse, "config" | "config_hash">, source: string) => {
     await (applier as ConfigApplier).apply(answer);
-    log(`config ${answer.config_hash.slice(0, 12)} applied (${source})`);
+    const done = applier?.appliedHash === answer.config_hash;
+    log(
+      `config ${answer.config_hash.slice(0, 12)} ${done ? "applied" : "partly applied (bytecode to retry)"} (${source})`,
+    );
   };
   // With a config from an earlier run, capture starts at once, whether the console answers or not.
   const saved = readAppliedConfig(opts.stateDir);
@@ -124,6 +132,7 @@ export async function runConnected(opts: ConnectedOptions, signal: AbortSignal):
 
   const checkInLoop = async () => {
     const backoff = new Backoff();
+    const retryApply = new Backoff(1_000);
     let waitMs = 0;
     while (!stopAll.aborted) {
       let answer: CheckInResponse;
@@ -157,9 +166,15 @@ export async function runConnected(opts: ConnectedOptions, signal: AbortSignal):
       }
       if (answer.config_hash !== applier?.appliedHash) {
         await apply(answer, "pushed by the console");
-        writeAppliedConfig(opts.stateDir, { config_hash: answer.config_hash, config: answer.config });
         // Report the result at once, so the console shows what is attached now, not in 30 s.
         waitMs = 0;
+        if (applier?.appliedHash === answer.config_hash) {
+          retryApply.reset();
+          writeAppliedConfig(opts.stateDir, { config_hash: answer.config_hash, config: answer.config });
+        } else {
+          // Part of it (the bytecode download) must be retried: not in a tight loop.
+          await pause(retryApply.next(), stopAll);
+        }
       } else {
         waitMs = opts.checkInWaitMs ?? MAX_CHECK_IN_WAIT_MS;
       }
