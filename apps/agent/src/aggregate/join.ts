@@ -55,15 +55,15 @@ interface Held {
   /** Null once forwarded: the conversation's Side keeps what later partners need, not the record. */
   record: FlowRecord | null;
   origin: Origin;
-  key: string;
+  conversation: Conversation;
   startMs: number;
   endMs: number;
-  deadline: number;
   /** Already forwarded (joined on arrival or later); still held so its conversation is remembered. */
   done: boolean;
 }
 
 interface Conversation {
+  key: string;
   src: Side | null;
   dst: Side | null;
   /** Null while none waits: most conversations join on arrival and never need the arrays. */
@@ -73,14 +73,13 @@ interface Conversation {
   held: number;
 }
 
-/** The process and container fields a side knows only about its own end. */
-const processFields = ["pid", "process_name", "process_cmdline", "container_id", "container_name"] as const;
-
+/** The process and container fields a side knows only about its own end (written out: this runs per record). */
 function fillProcess(target: Endpoint, from: Endpoint): void {
-  for (const field of processFields) {
-    const value = from[field];
-    if (value !== null) (target as Record<string, unknown>)[field] = value;
-  }
+  if (from.pid !== null) target.pid = from.pid;
+  if (from.process_name !== null) target.process_name = from.process_name;
+  if (from.process_cmdline !== null) target.process_cmdline = from.process_cmdline;
+  if (from.container_id !== null) target.container_id = from.container_id;
+  if (from.container_name !== null) target.container_name = from.container_name;
 }
 
 const digit = (text: string, at: number) => text.charCodeAt(at) - 48;
@@ -120,8 +119,13 @@ export function conversationKey(r: FlowRecord): string {
 
 export class FlowJoiner {
   private readonly conversations = new Map<string, Conversation>();
-  /** Held records in arrival order; deadlines are arrival + window, so the head always expires first. */
-  private queue: Held[] = [];
+  /**
+   * Held records in arrival order, with their deadlines alongside (arrival + window, so the head always
+   * expires first). A record joined on arrival is held only as its conversation (no object of its own):
+   * the slot keeps the conversation remembered for its partner's later intervals.
+   */
+  private queue: (Held | Conversation)[] = [];
+  private deadlines: number[] = [];
   private head = 0;
   private waitingCount = 0;
   private readonly now: () => number;
@@ -143,21 +147,13 @@ export class FlowJoiner {
     const key = conversationKey(record);
     let conversation = this.conversations.get(key);
     if (conversation === undefined) {
-      conversation = { src: null, dst: null, waitingSrc: null, waitingDst: null, held: 0 };
+      conversation = { key, src: null, dst: null, waitingSrc: null, waitingDst: null, held: 0 };
       this.conversations.set(key, conversation);
     }
     const startMs = parseUtcMs(record.ts_start);
     const endMs = parseUtcMs(record.ts_end);
-    const held: Held = {
-      record,
-      origin,
-      key,
-      startMs,
-      endMs,
-      deadline: now + this.options.windowMs,
-      done: false,
-    };
     const { slackMs } = this.options;
+    let joinedNow = false;
     if (record.vantage === "src") {
       conversation.src = mergeSide(conversation.src, record.src, startMs, endMs);
       // Destination-side records waiting for this one learn the sending process.
@@ -165,32 +161,39 @@ export class FlowJoiner {
         conversation.waitingDst = this.settle(conversation.waitingDst, conversation.src, "src");
       if (conversation.dst !== null && overlaps(conversation.dst, startMs, endMs, slackMs)) {
         fillProcess(record.dst, conversation.dst.endpoint);
-        held.done = true;
-      } else if (conversation.waitingSrc === null) conversation.waitingSrc = [held];
-      else conversation.waitingSrc.push(held);
+        joinedNow = true;
+      }
     } else {
       conversation.dst = mergeSide(conversation.dst, record.dst, startMs, endMs);
       if (conversation.waitingSrc !== null)
         conversation.waitingSrc = this.settle(conversation.waitingSrc, conversation.dst, "dst");
       if (conversation.src !== null && overlaps(conversation.src, startMs, endMs, slackMs)) {
         fillProcess(record.src, conversation.src.endpoint);
-        held.done = true;
-      } else if (conversation.waitingDst === null) conversation.waitingDst = [held];
-      else conversation.waitingDst.push(held);
+        joinedNow = true;
+      }
     }
     conversation.held++;
-    this.queue.push(held);
-    if (held.done) {
-      held.record = null;
+    this.deadlines.push(now + this.options.windowMs);
+    if (joinedNow) {
+      this.queue.push(conversation);
       this.counts.joined++;
       this.emit(record, origin, "joined");
-    } else this.waitingCount++;
+      return;
+    }
+    const held: Held = { record, origin, conversation, startMs, endMs, done: false };
+    if (record.vantage === "src") {
+      if (conversation.waitingSrc === null) conversation.waitingSrc = [held];
+      else conversation.waitingSrc.push(held);
+    } else if (conversation.waitingDst === null) conversation.waitingDst = [held];
+    else conversation.waitingDst.push(held);
+    this.queue.push(held);
+    this.waitingCount++;
   }
 
   /** Forwards, unjoined, every record whose window has passed. */
   expire(): void {
     const now = this.now();
-    while (this.head < this.queue.length && (this.queue[this.head] as Held).deadline <= now) {
+    while (this.head < this.queue.length && (this.deadlines[this.head] as number) <= now) {
       this.release(false);
     }
   }
@@ -234,16 +237,18 @@ export class FlowJoiner {
 
   /** Lets the oldest held record go: forwarded unjoined if it still waited. */
   private release(evicted: boolean): void {
-    const held = this.queue[this.head] as Held;
+    const item = this.queue[this.head] as Held | Conversation;
     this.queue[this.head] = undefined as unknown as Held;
     this.head++;
-    // Compact now and then so the array does not grow without end.
+    // Compact now and then so the arrays do not grow without end.
     if (this.head > 65_536 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
+      this.deadlines = this.deadlines.slice(this.head);
       this.head = 0;
     }
-    const conversation = this.conversations.get(held.key) as Conversation;
-    if (!held.done) {
+    const held = "origin" in item ? item : null;
+    const conversation = held === null ? (item as Conversation) : held.conversation;
+    if (held !== null && !held.done) {
       const record = held.record as FlowRecord;
       held.done = true;
       held.record = null;
@@ -264,6 +269,6 @@ export class FlowJoiner {
       this.emit(record, held.origin, evicted ? "evicted" : "unjoined");
     }
     conversation.held--;
-    if (conversation.held === 0) this.conversations.delete(held.key);
+    if (conversation.held === 0) this.conversations.delete(conversation.key);
   }
 }
