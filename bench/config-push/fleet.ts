@@ -12,6 +12,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { handleAgentRequest, handleRestRequest, listenFetch } from "@kernflow/api";
@@ -100,7 +101,25 @@ async function serveConsole(): Promise<void> {
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
 
-function request(
+/** A kept-alive socket the server closed just as it was reused fails once; such a request is sent again. */
+async function request(
+  base: string,
+  method: string,
+  path: string,
+  body: unknown,
+  bearer?: string,
+): Promise<{ status: number; json: unknown }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await requestOnce(base, method, path, body, bearer);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (attempt >= 3 || (code !== "ECONNRESET" && code !== "EPIPE")) throw error;
+    }
+  }
+}
+
+function requestOnce(
   base: string,
   method: string,
   path: string,
@@ -216,6 +235,13 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
   }
 }
 
+/** CPU seconds (user + system) the process has used so far, from /proc/<pid>/stat (100 ticks/s). */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function rssMiB(pid: number | undefined): number | null {
   if (!pid) return null;
   try {
@@ -230,7 +256,11 @@ function rssMiB(pid: number | undefined): number | null {
 async function runBenchmark(options: Options): Promise<void> {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ["--serve"], {
     stdio: ["ignore", "pipe", "inherit", "ipc"],
-    execArgv: ["--import", "tsx"],
+    execArgv: [
+      "--import",
+      "tsx",
+      ...(process.env.FLEET_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.FLEET_CPU_PROF] : []),
+    ],
   });
   try {
     const ready = await new Promise<{ url: string; token: string }>((resolve, reject) => {
@@ -306,12 +336,21 @@ async function measure(base: string, adminToken: string, options: Options, conso
     agent.applied = res.config_hash;
   });
   let running = true;
+  let pollErrors = 0;
   const loops = agents.map(async (agent) => {
     while (running) {
-      const res = await checkIn(base, agent, LONG_POLL_MS);
-      if (res.config_hash !== agent.applied) {
-        agent.receivedAt.set(res.config_hash, performance.now());
-        agent.applied = res.config_hash;
+      try {
+        const res = await checkIn(base, agent, LONG_POLL_MS);
+        if (res.config_hash !== agent.applied) {
+          agent.receivedAt.set(res.config_hash, performance.now());
+          agent.applied = res.config_hash;
+        }
+      } catch (error) {
+        // Counted and reported; a real agent retries with backoff too.
+        if (!running) return;
+        pollErrors += 1;
+        if (pollErrors <= 3) console.error(`check-in failed: ${String(error)}`);
+        await new Promise((r) => setTimeout(r, 500));
       }
     }
   });
@@ -320,6 +359,7 @@ async function measure(base: string, adminToken: string, options: Options, conso
 
   // Check-ins that must answer at once, while the fleet waits.
   const immediate: number[] = [];
+  const immediateCpuStart = cpuSeconds(consolePid);
   await inBatches(
     Array.from({ length: options.immediate }, (_, i) => agents[i % agents.length] as SimAgent),
     16,
@@ -329,6 +369,8 @@ async function measure(base: string, adminToken: string, options: Options, conso
       immediate.push(performance.now() - started);
     },
   );
+
+  const immediateCpuMs = ((cpuSeconds(consolePid) - immediateCpuStart) * 1000) / options.immediate;
 
   // Plan-wide rule changes: time until every waiting agent has the new config.
   const rule = (await admin(
@@ -342,19 +384,38 @@ async function measure(base: string, adminToken: string, options: Options, conso
     60_000,
     "the first plan rule to reach every agent",
   );
-  const planRounds: { all: number; p50: number; p99: number }[] = [];
+  const planRounds: {
+    cpuPerAgentMs: number;
+    patch: number;
+    first: number;
+    all: number;
+    p50: number;
+    p99: number;
+  }[] = [];
   for (let round = 0; round < options.planChanges; round++) {
     const include = round % 2 === 0 ? ["eth*", "cali*"] : ["eth*"];
     const before = agents.map((a) => a.applied);
+    const cpuStart = cpuSeconds(consolePid);
     const started = performance.now();
     await admin("PATCH", `/capture-rules/${rule.id}`, { include: [...include, `round${round}`] }, 200);
+    const patched = performance.now() - started;
     await waitFor(
       () => agents.every((a, i) => a.applied !== before[i]),
       60_000,
       `plan change ${round} to reach every agent`,
     );
     const times = agents.map((a) => (a.receivedAt.get(a.applied as string) as number) - started);
-    planRounds.push({ all: Math.max(...times), p50: percentile(times, 50), p99: percentile(times, 99) });
+    // Wake-up, answer and the re-poll that follows (settled after a pause), per agent.
+    await new Promise((r) => setTimeout(r, 3000));
+    const cpuPerAgentMs = ((cpuSeconds(consolePid) - cpuStart) * 1000) / agents.length;
+    planRounds.push({
+      cpuPerAgentMs,
+      patch: patched,
+      first: Math.min(...times),
+      all: Math.max(...times),
+      p50: percentile(times, 50),
+      p99: percentile(times, 99),
+    });
     await new Promise((r) => setTimeout(r, 500));
   }
 
@@ -386,8 +447,11 @@ async function measure(base: string, adminToken: string, options: Options, conso
       count: immediate.length,
       p50: percentile(immediate, 50),
       p99: percentile(immediate, 99),
+      consoleCpuMsEach: immediateCpuMs,
     },
     planChange: planRounds,
+    pollErrors,
+    loadAverage: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number),
     deviceChange: {
       count: deviceTimes.length,
       p50: percentile(deviceTimes, 50),
@@ -397,18 +461,23 @@ async function measure(base: string, adminToken: string, options: Options, conso
   console.log("");
   console.log(
     `immediate check-ins with ${agents.length} waiting: n=${immediate.length} p50 ${ms(result.immediateCheckIn.p50)} p99 ${ms(result.immediateCheckIn.p99)}` +
-      ` — ${(result.immediateCheckIn.p99 / IMMEDIATE_TARGET_MS).toFixed(2)}× the ${IMMEDIATE_TARGET_MS} ms target`,
+      ` — ${(result.immediateCheckIn.p99 / IMMEDIATE_TARGET_MS).toFixed(2)}× the ${IMMEDIATE_TARGET_MS} ms target; console CPU ${immediateCpuMs.toFixed(2)} ms each`,
   );
   for (const [i, r] of planRounds.entries()) {
     console.log(
-      `plan rule change ${i + 1}: every agent had it after ${ms(r.all)} (p50 ${ms(r.p50)}, p99 ${ms(r.p99)})`,
+      `plan rule change ${i + 1}: every agent had it after ${ms(r.all)} (p50 ${ms(r.p50)}, p99 ${ms(r.p99)}; PATCH answered after ${ms(r.patch)}, first agent after ${ms(r.first)}; console CPU ${r.cpuPerAgentMs.toFixed(2)} ms per agent)`,
     );
   }
   console.log(
     `device rule change to its waiting agent: n=${deviceTimes.length} p50 ${ms(result.deviceChange.p50)} p99 ${ms(result.deviceChange.p99)}` +
       ` — ${(result.deviceChange.p99 / DEVICE_CHANGE_TARGET_MS).toFixed(3)}× the ${DEVICE_CHANGE_TARGET_MS} ms target (delivery only; applying is the agent's part)`,
   );
-  console.log(`console RSS with the fleet waiting: ${rss?.toFixed(0) ?? "?"} MiB`);
+  console.log(
+    `console RSS with the fleet waiting: ${rss?.toFixed(0) ?? "?"} MiB; failed long-polls: ${pollErrors}`,
+  );
+  console.log(
+    `load average (1/5/15 min) at the end: ${result.loadAverage.join(" ")} on ${availableParallelism()} CPUs`,
+  );
   if (options.json) writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
   // The loops end with their last long-poll when the console stops.
   void Promise.allSettled(loops);

@@ -1,45 +1,64 @@
 import type { CheckInRequest, CheckInResponse } from "@kernflow/protocol";
 import type { Db } from "../db";
+import { sha256Hex } from "../services/secrets";
 import { type DeviceConfig, loadDeviceConfig } from "./config-loader";
 import { waitForConfigChange } from "./config-waiters";
-import type { AuthenticatedDevice } from "./credentials";
-import { canonicalJson, type DesiredConfigWithHash } from "./desired-config";
+import { unknownCredentialError } from "./credentials";
+import { canonicalJson, type DesiredConfigWithHash, sharedBytecodeIdFor } from "./desired-config";
 
 /** A report equal to the last one stored is not written again for this long (lastSeenAt may lag by it). */
 const UNCHANGED_REPORT_WRITE_MS = 10_000;
 const lastRecorded = new Map<string, { at: number; digest: string }>();
 
 /**
- * Stores what the agent reports: host facts, status, the config and bytecode it runs, when it was seen.
- * An agent re-polls at once after every answer, so after a fleet-wide change thousands of identical reports
- * arrive together; those seen within {@link UNCHANGED_REPORT_WRITE_MS} are not written again. The online
- * window (75 s) is far longer, so status is unaffected.
+ * Stores what the agent reports (host facts, status, the config and bytecode it runs, when it was seen) in
+ * the same statement that authenticates it: an update by credential hash, which finds no row for a rotated
+ * credential or a deleted device (401). An agent re-polls at once after every answer, so after a
+ * fleet-wide change thousands of identical reports arrive together; one seen within
+ * {@link UNCHANGED_REPORT_WRITE_MS} is not written again (only authenticated). The online window (75 s) is
+ * far longer, so status is unaffected.
  */
-async function recordCheckIn(db: Db, device: AuthenticatedDevice, body: CheckInRequest) {
+async function recordCheckIn(
+  db: Db,
+  credential: string,
+  body: CheckInRequest,
+): Promise<{ id: string; planId: string }> {
   const { host, status } = body;
+  const credentialHash = sha256Hex(credential);
   const digest = canonicalJson(body.host) + canonicalJson(body.status);
   const now = Date.now();
-  const last = lastRecorded.get(device.id);
-  if (last && last.digest === digest && now - last.at < UNCHANGED_REPORT_WRITE_MS) return;
-  const bytecode = status.bytecode_sha256
-    ? await db.bytecode.findUnique({ where: { sha256: status.bytecode_sha256 }, select: { id: true } })
-    : null;
-  await db.device.update({
-    where: { id: device.id },
-    data: {
-      lastSeenAt: new Date(),
-      hostname: host.hostname,
-      kernelRelease: host.kernel_release,
-      os: host.os,
-      agentVersion: host.agent_version,
-      configHashApplied: status.config_hash_applied,
-      statusReport: status,
-      // The agent's own built-in object has no row: then no bytecode is recorded.
-      bytecodeId: bytecode?.id ?? null,
-      status: status.health === "degraded" || status.errors.length > 0 ? "degraded" : "online",
-    },
-  });
-  lastRecorded.set(device.id, { at: now, digest });
+  const last = lastRecorded.get(credentialHash);
+  const select = { id: true, planId: true } as const;
+  if (last && last.digest === digest && now - last.at < UNCHANGED_REPORT_WRITE_MS) {
+    const device = await db.device.findUnique({ where: { credentialHash }, select });
+    if (!device) throw unknownCredentialError();
+    return device;
+  }
+  // The agent's own built-in object has no row: then no bytecode is recorded.
+  const bytecodeId = status.bytecode_sha256 ? await sharedBytecodeIdFor(db, status.bytecode_sha256) : null;
+  try {
+    const device = await db.device.update({
+      where: { credentialHash },
+      data: {
+        lastSeenAt: new Date(now),
+        hostname: host.hostname,
+        kernelRelease: host.kernel_release,
+        os: host.os,
+        agentVersion: host.agent_version,
+        configHashApplied: status.config_hash_applied,
+        statusReport: status,
+        bytecodeId,
+        status: status.health === "degraded" || status.errors.length > 0 ? "degraded" : "online",
+      },
+      select,
+    });
+    lastRecorded.set(credentialHash, { at: now, digest });
+    return device;
+  } catch (error) {
+    // P2025: no row has this credential hash.
+    if ((error as { code?: unknown }).code === "P2025") throw unknownCredentialError();
+    throw error;
+  }
 }
 
 function answer(
@@ -62,11 +81,11 @@ function answer(
  */
 export async function checkIn(
   db: Db,
-  authenticated: AuthenticatedDevice,
+  credential: string,
   body: CheckInRequest,
   signal?: AbortSignal,
 ): Promise<CheckInResponse> {
-  await recordCheckIn(db, authenticated, body);
+  const authenticated = await recordCheckIn(db, credential, body);
   const applied = body.status.config_hash_applied;
   const deadline = Date.now() + body.wait_ms;
   let planId = authenticated.planId;

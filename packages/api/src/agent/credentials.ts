@@ -44,10 +44,20 @@ export async function authenticateAgent(db: Db | Tx, request: Request): Promise<
     where: { credentialHash: sha256Hex(credential) },
     select: authenticatedDeviceSelect,
   });
-  if (!device) {
-    throw new AuthenticationError(
-      "Agent credential is unknown: it was rotated, or the device was deleted; enroll again",
-    );
-  }
+  if (!device) throw unknownCredentialError();
   return device;
+}
+
+export function unknownCredentialError(): AuthenticationError {
+  return new AuthenticationError(
+    "Agent credential is unknown: it was rotated, or the device was deleted; enroll again",
+  );
+}
+
+/** The credential of `Authorization: Bearer <credential>`; 401 when there is none. */
+export function requireBearerCredential(request: Request): string {
+  const credential = bearerCredential(request);
+  if (!credential)
+    throw new AuthenticationError("Agent credential missing: send Authorization: Bearer <credential>");
+  return credential;
 }

@@ -118,6 +118,14 @@ export function sharedBytecodeFor(db: Db | Tx, kernelRelease: string | null): Pr
   return shared(db, `bytecode:${kernelRelease}`, () => chooseBytecode(db, kernelRelease));
 }
 
+/** The id of the bytecode row with this sha256 (null if none), shared until the next change. */
+export function sharedBytecodeIdFor(db: Db | Tx, sha256: string): Promise<string | null> {
+  return shared(db, `bytecode-id:${sha256}`, async () => {
+    const row = await db.bytecode.findUnique({ where: { sha256 }, select: { id: true } });
+    return row?.id ?? null;
+  });
+}
+
 /** The sinks of a plan, shared by every device of the plan until the next change. */
 export function sharedSinksFor(db: Db | Tx, planId: string): Promise<SinkConfig[]> {
   return shared(db, `sinks:${planId}`, () => sinksFor(db, planId));

@@ -12,7 +12,7 @@ import { ingestFlowBatch } from "../flows/ingest";
 import { clientIpFromHeaders } from "../http/request-info";
 import { writeAudit } from "../services/audit";
 import { checkIn } from "./check-in";
-import { authenticateAgent, generateAgentCredential } from "./credentials";
+import { authenticateAgent, generateAgentCredential, requireBearerCredential } from "./credentials";
 import { enrollAgent } from "./enroll";
 import { agentErrorResponse, agentJson, agentUnavailable, parseAgentBody } from "./responses";
 
@@ -36,9 +36,10 @@ const routes: Record<string, Partial<Record<string, Route>>> = {
   },
   [agentPaths.checkIn]: {
     POST: async (request, deps) => {
-      const device = await authenticateAgent(deps.db, request);
+      // Authenticated by the statement that records the report (check-in.ts); a missing credential first.
+      const credential = requireBearerCredential(request);
       const body = await parseAgentBody(request, checkInRequestSchema);
-      return agentJson(await checkIn(deps.db, device, body, request.signal), 200);
+      return agentJson(await checkIn(deps.db, credential, body, request.signal), 200);
     },
   },
   [agentPaths.rotateCredential]: {
