@@ -43,12 +43,12 @@ describe("PushedSinks", () => {
     const errors = new AgentErrors();
     const sinks = new PushedSinks(errors, () => {});
     await sinks.apply([
-      { id: "n1", kind: "nats", url: "nats://127.0.0.1:4222/kernflow.flows", enterprise_id: null },
+      { id: "n1", kind: "nats", url: "nats://127.0.0.1:4222/kernflow flows", enterprise_id: null },
       { id: "x1", kind: "ipfix_tcp", url: "ipfix://127.0.0.1:4739", enterprise_id: null },
     ]);
     const listed = errors.list();
     expect(listed.map((e) => e.kind)).toEqual(["sink", "sink"]);
-    expect(listed.map((e) => e.message).join("\n")).toMatch(/NATS export is not available/);
+    expect(listed.map((e) => e.message).join("\n")).toMatch(/needs a subject path/);
     expect(listed.map((e) => e.message).join("\n")).toMatch(/does not match the sink kind ipfix_tcp/);
     await sinks.apply([]);
     expect(errors.size).toBe(0);

@@ -1,6 +1,8 @@
 import type { FlowRecord, SinkConfig } from "@kernflow/protocol";
 import { parseExportUrl, UsageError } from "../cli-flags";
 import { IpfixSink } from "../sinks/ipfix";
+import type { RecordSink } from "../sinks/sink";
+import { NatsExportSink } from "../transport/nats-sink";
 import type { AgentErrors } from "./agent-errors";
 
 /**
@@ -10,7 +12,7 @@ import type { AgentErrors } from "./agent-errors";
  * error of the agent (reported, so the console shows it) and the others still run.
  */
 export class PushedSinks {
-  private readonly running = new Map<string, IpfixSink>();
+  private readonly running = new Map<string, { sink: RecordSink; target: string }>();
 
   constructor(
     private readonly errors: AgentErrors,
@@ -31,22 +33,29 @@ export class PushedSinks {
     for (const [key, sink] of this.running) {
       if (wanted.has(key)) continue;
       this.running.delete(key);
-      closing.push(sink.close());
+      closing.push(sink.sink.close());
     }
     this.errors.clearWhere((key) => key.startsWith("sink:"));
     for (const [key, config] of wanted) {
       if (this.running.has(key)) continue;
       try {
         const target = parseExportUrl(config.url);
-        if (target.kind === "nats") throw new UsageError("NATS export is not available in this agent build");
         const expected =
           config.kind === "ipfix_udp" ? "ipfix-udp" : config.kind === "ipfix_tcp" ? "ipfix-tcp" : "nats";
         if (target.kind !== expected)
           throw new UsageError(`URL scheme does not match the sink kind ${config.kind}`);
-        const sink = new IpfixSink(
-          { ...target, ...(config.enterprise_id === null ? {} : { enterpriseId: config.enterprise_id }) },
-          this.log,
-        );
+        let sink: { sink: RecordSink; target: string };
+        if (target.kind === "nats") {
+          const host = target.host.includes(":") ? `[${target.host}]` : target.host;
+          const url = `nats://${host}:${target.port}/${target.subject}`;
+          sink = { sink: new NatsExportSink(url, this.log), target: url };
+        } else {
+          const ipfix = new IpfixSink(
+            { ...target, ...(config.enterprise_id === null ? {} : { enterpriseId: config.enterprise_id }) },
+            this.log,
+          );
+          sink = { sink: ipfix, target: ipfix.target };
+        }
         this.running.set(key, sink);
         this.log(`exporting to ${sink.target} (sink ${config.id})`);
       } catch (error) {
@@ -59,12 +68,12 @@ export class PushedSinks {
   }
 
   async write(records: readonly FlowRecord[]): Promise<void> {
-    for (const sink of this.running.values()) await sink.write(records);
+    for (const running of this.running.values()) await running.sink.write(records);
   }
 
   async close(): Promise<void> {
     const all = [...this.running.values()];
     this.running.clear();
-    await Promise.all(all.map((s) => s.close()));
+    await Promise.all(all.map((s) => s.sink.close()));
   }
 }
