@@ -77,6 +77,12 @@ test.describe("a real agent's traffic in the explorer", () => {
       await expect(
         page.getByRole("figure", { name: "Flow chart" }).locator(".recharts-line").first(),
       ).toBeVisible();
+
+      // The device's own page charts the same traffic over the last hour.
+      await page.goto(`/devices/${agent.deviceId}`);
+      const packetsChart = page.getByRole("figure", { name: `Packets/s of ${agent.deviceName}` });
+      await expect(packetsChart.locator(".recharts-line")).toHaveCount(1);
+      await expect(page.getByRole("figure", { name: `Bits/s of ${agent.deviceName}` })).toBeVisible();
     } finally {
       for (const process of processes) process.stop();
       await agent?.stop();
