@@ -33,7 +33,7 @@ export function DeviceFlowsMiniChart({ deviceName }: { deviceName: string }) {
   const empty = bits.data && packets.data && isEmpty(bits.data) && isEmpty(packets.data);
 
   return (
-    <div aria-label={`Traffic of ${deviceName}`} role="group">
+    <div>
       <p className="muted">
         Bits/s and packets/s this device recorded over the last hour (both directions).{" "}
         <Link href={explorerLink}>Open in Flows</Link>
