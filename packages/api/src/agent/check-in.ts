@@ -6,8 +6,23 @@ import { waitForConfigChange } from "./config-waiters";
 import { unknownCredentialError } from "./credentials";
 import { canonicalJson, type DesiredConfigWithHash, sharedBytecodeIdFor } from "./desired-config";
 
-/** A report equal to the last one stored is not written again for this long (lastSeenAt may lag by it). */
-const UNCHANGED_REPORT_WRITE_MS = 10_000;
+/**
+ * A report equal to the last one stored is not written again for this long, so lastSeenAt may lag by it:
+ * an agent checks in at least every 30 s, so the apparent age stays under 50 s, inside the 75 s window.
+ */
+const UNCHANGED_REPORT_WRITE_MS = 20_000;
+
+/** Long waits end up to this fraction early, at random (the protocol's wait is "up to" wait_ms). */
+const WAIT_JITTER = 0.2;
+const JITTER_FROM_MS = 10_000;
+
+/**
+ * A fleet that starts together (a console restart, a change that woke everyone) would otherwise time out
+ * together every 30 s and re-poll in one burst; ending each long wait a random bit early spreads them out.
+ */
+function holdFor(waitMs: number): number {
+  return waitMs >= JITTER_FROM_MS ? waitMs * (1 - WAIT_JITTER * Math.random()) : waitMs;
+}
 const lastRecorded = new Map<string, { at: number; digest: string }>();
 
 /**
@@ -87,7 +102,7 @@ export async function checkIn(
 ): Promise<CheckInResponse> {
   const authenticated = await recordCheckIn(db, credential, body);
   const applied = body.status.config_hash_applied;
-  const deadline = Date.now() + body.wait_ms;
+  const deadline = Date.now() + holdFor(body.wait_ms);
   let planId = authenticated.planId;
   for (;;) {
     // Listening starts before the config is computed, so a change committed meanwhile is not missed.
