@@ -5,7 +5,7 @@ import type pg from "pg";
 
 export const FLOW_SCHEMA = "flows";
 /** The partitioned tables and the column each one's days are ranged on. */
-export const partitionedTables = { records: "ts_start", rollup_1m: "minute" } as const;
+export const partitionedTables = { records: "ts_start", rollup_1m: "minute", rollup_5m: "minute" } as const;
 export type PartitionedTable = keyof typeof partitionedTables;
 
 const DAY_MS = 86_400_000;
@@ -98,7 +98,7 @@ export interface DayPartition {
   dayStartMs: number;
 }
 
-const dayPartitionPattern = /^(records|rollup_1m)_([0-9a-f]{32})_(\d{4})(\d{2})(\d{2})$/;
+const dayPartitionPattern = /^(records|rollup_1m|rollup_5m)_([0-9a-f]{32})_(\d{4})(\d{2})(\d{2})$/;
 
 /** The day partitions that exist, read from the catalog. */
 export async function listDayPartitions(client: pg.Pool | pg.PoolClient): Promise<DayPartition[]> {

@@ -24,8 +24,11 @@ export interface FlowQueryScope {
   now?: Date;
   /** Only records of these plans; omitted = every plan. */
   planIds?: readonly string[];
-  /** Which table answers: `auto` (default) uses the rollup whenever its answer is identical. */
-  source?: "auto" | "raw" | "rollup";
+  /**
+   * Which table answers: `auto` (default) uses the coarsest rollup whose answer is identical; `rollup`
+   * insists on that (an error when none is exact); `rollup_1m` the per-minute tier; `raw` the records.
+   */
+  source?: "auto" | "raw" | "rollup" | "rollup_1m";
 }
 
 /** Bucket widths chosen automatically (the smallest giving at most ~60 buckets). */
@@ -81,22 +84,31 @@ export function resolveVantage(query: FlowQuery): "src" | "dst" | "all" {
   return query.vantage ?? (isVolumeMetric(query.metric) ? "src" : "all");
 }
 
-/** Whether the per-minute rollup gives exactly the raw answer: volume sums, on a minute grid, over its dimensions. */
-export function rollupAnswersExactly(query: FlowQuery, grid: TimeGrid): boolean {
-  return (
-    isVolumeMetric(query.metric) &&
-    grid.fromMs % 60_000 === 0 &&
-    grid.toMs % 60_000 === 0 &&
-    grid.bucketSeconds % 60 === 0 &&
-    query.group_by.every(isRollupDimension) &&
-    query.filters.every((f) => isRollupDimension(f.dimension))
-  );
+export type FlowSource = "raw" | "rollup_1m" | "rollup_5m";
+
+/**
+ * The coarsest rollup tier whose answer is exactly the raw one, or null: volume sums, over rollup
+ * dimensions only, on a grid (range ends and bucket width) that is a whole number of the tier's slots.
+ */
+export function exactRollup(query: FlowQuery, grid: TimeGrid): "rollup_1m" | "rollup_5m" | null {
+  if (!isVolumeMetric(query.metric)) return null;
+  if (
+    !query.group_by.every(isRollupDimension) ||
+    !query.filters.every((f) => isRollupDimension(f.dimension))
+  ) {
+    return null;
+  }
+  const fits = (slotSeconds: number) =>
+    grid.fromMs % (slotSeconds * 1000) === 0 &&
+    grid.toMs % (slotSeconds * 1000) === 0 &&
+    grid.bucketSeconds % slotSeconds === 0;
+  return fits(300) ? "rollup_5m" : fits(60) ? "rollup_1m" : null;
 }
 
 export interface PlannedQuery {
   sql: string;
   params: unknown[];
-  source: "raw" | "rollup";
+  source: FlowSource;
   grid: TimeGrid;
   vantage: "src" | "dst" | "all";
 }
@@ -181,14 +193,19 @@ export function planFlowQuery(query: FlowQuery, scope: FlowQueryScope): PlannedQ
   const grid = resolveTimeGrid(query, scope.now ?? new Date());
   const vantage = resolveVantage(query);
   const wantRollup = scope.source ?? "auto";
-  const exact = rollupAnswersExactly(query, grid);
-  if (wantRollup === "rollup" && !exact) {
-    throw new InvalidFlowQueryError("this query cannot be answered exactly from the per-minute rollup");
+  const exact = exactRollup(query, grid);
+  if ((wantRollup === "rollup" || wantRollup === "rollup_1m") && !exact) {
+    throw new InvalidFlowQueryError("this query cannot be answered exactly from the rollups");
   }
-  const source = wantRollup === "raw" || !exact ? "raw" : "rollup";
+  const source: FlowSource =
+    wantRollup === "raw" || !exact ? "raw" : wantRollup === "rollup_1m" ? "rollup_1m" : exact;
   const params = new Params();
   const timeColumn = source === "raw" ? "ts_start" : "minute";
-  const table = source === "raw" ? `${FLOW_SCHEMA}.records` : `${FLOW_SCHEMA}.rollup_1m`;
+  // Rollup sums carry a key; its dimension values are joined from rollup_dims (few rows, filtered first).
+  const table =
+    source === "raw"
+      ? `${FLOW_SCHEMA}.records`
+      : `${FLOW_SCHEMA}.${source} JOIN ${FLOW_SCHEMA}.rollup_dims USING (dims_key)`;
   const from = params.add(new Date(grid.fromMs).toISOString());
   const to = params.add(new Date(grid.toMs).toISOString());
   const where = [`${timeColumn} >= ${from}::timestamptz`, `${timeColumn} < ${to}::timestamptz`];
@@ -220,7 +237,8 @@ export function planFlowQuery(query: FlowQuery, scope: FlowQueryScope): PlannedQ
   const bytes = source === "raw" ? "bytes * sample_rate" : "bytes";
   const packets = source === "raw" ? "packets * sample_rate" : "packets";
   const records = source === "raw" ? "1" : "records";
-  const bucket = `floor(extract(epoch FROM ${timeColumn} - ${from}::timestamptz) / ${params.add(grid.bucketSeconds)})::int`;
+  // date_part is float8 arithmetic; extract() would be numeric, several times slower per row.
+  const bucket = `floor(date_part('epoch', ${timeColumn} - ${from}::timestamptz) / ${params.add(grid.bucketSeconds)}::float8)::int`;
   const agg = aggregateSql(query);
   const topN = params.add(query.top_n);
   // Volume sums decompose: the rows are first summed per group and bucket (on the bare columns, cheap), and

@@ -32,7 +32,7 @@ export async function runFlowQuery(
 ): Promise<FlowQueryResult> {
   const plan = planFlowQuery(query, scope);
   const { grid } = plan;
-  const { rows } = await pool.query<Row>(plan.sql, plan.params);
+  const rows = await runPlanned(pool, plan.sql, plan.params);
   const volume = isVolumeMetric(query.metric);
   const bucketMs = grid.bucketSeconds * 1000;
   // Seconds of each bucket inside the range (the last one of an absolute range may be short).
@@ -85,6 +85,28 @@ export async function runFlowQuery(
     buckets: widths.map((_, i) => new Date(grid.fromMs + i * bucketMs).toISOString()),
     series,
   };
+}
+
+/**
+ * Runs the statement with nested loops off: its only joins are between an aggregate and a handful of keys
+ * (or the rollup and its dimension table), where a hash join is always right, but without fresh statistics
+ * (partitioned parents are never auto-analysed) the planner may pick a nested loop that takes minutes. JIT
+ * is off too: compiling costs more than it saves on these short aggregates.
+ */
+async function runPlanned(pool: pg.Pool, sql: string, params: unknown[]): Promise<Row[]> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN READ ONLY");
+    await client.query("SET LOCAL enable_nestloop = off; SET LOCAL jit = off");
+    const { rows } = await client.query<Row>(sql, params);
+    await client.query("COMMIT");
+    return rows;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 // json_build_array keeps integers as JSON numbers only when not cast; dimensions are sent as text, but be

@@ -6,7 +6,7 @@ import { PartitionManager } from "./partitions";
 import { type FlowQueryScope, runFlowQuery } from "./query";
 import { type PlannedQuery, planFlowQuery } from "./query-plan";
 import { applyRetention, type PlanRetention, type RetentionResult } from "./retention";
-import { type WriteBatchResult, type WriteMethod, writeBatch } from "./write";
+import { KnownDims, type WriteBatchResult, type WriteMethod, type WriterState, writeBatch } from "./write";
 
 export type { FlowQueryScope, PlannedQuery, PlanRetention, RetentionResult, WriteBatchResult, WriteMethod };
 
@@ -51,10 +51,11 @@ export function createFlowStore(
     ? new pg.Pool({ connectionString: databaseUrlOrPool, max: options.maxConnections ?? 4 })
     : databaseUrlOrPool;
   const partitions = new PartitionManager(pool);
+  const writer: WriterState = { partitions, knownDims: new KnownDims() };
   const method = options.writeMethod ?? "copy";
   return {
     writeBatch: (deviceId, planId, batchId, records) =>
-      writeBatch(pool, partitions, { deviceId, planId, batchId, records }, method),
+      writeBatch(pool, writer, { deviceId, planId, batchId, records }, method),
     query: (query, scope) => runFlowQuery(pool, query, scope ?? {}),
     planQuery: (query, scope) => planFlowQuery(query, scope ?? {}),
     applyRetention: (plans, now) => applyRetention(pool, partitions, plans, now ?? new Date()),

@@ -23,15 +23,21 @@ export interface WriteBatchResult {
   duplicate: boolean;
 }
 
+/** What a store's writer remembers between batches (per store, as it is per database). */
+export interface WriterState {
+  partitions: PartitionManager;
+  knownDims: KnownDims;
+}
+
 export async function writeBatch(
   pool: pg.Pool,
-  partitions: PartitionManager,
+  state: WriterState,
   input: WriteBatchInput,
   method: WriteMethod,
 ): Promise<WriteBatchResult> {
   const days = new Set<number>();
   for (const r of input.records) days.add(dayStart(Date.parse(r.ts_start)));
-  await partitions.ensureDays(input.planId, days);
+  await state.partitions.ensureDays(input.planId, days);
 
   const client = await pool.connect();
   try {
@@ -50,12 +56,14 @@ export async function writeBatch(
       await client.query("ROLLBACK");
       return { accepted: earlier.rows[0]?.records ?? 0, duplicate: true };
     }
+    let newDims: string[] = [];
     if (input.records.length > 0) {
       if (method === "copy") await copyRecords(client, input);
       else await insertRecordsUnnest(client, input);
-      await upsertRollup(client, input);
+      newDims = await upsertRollup(client, input, state.knownDims);
     }
     await client.query("COMMIT");
+    state.knownDims.remember(newDims);
     return { accepted: input.records.length, duplicate: false };
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
@@ -141,7 +149,11 @@ function rollupValue(
 }
 
 /** Sums the batch per minute and rollup dimensions in memory, then adds those sums to the stored ones. */
-async function upsertRollup(client: pg.PoolClient, input: WriteBatchInput): Promise<void> {
+async function upsertRollup(
+  client: pg.PoolClient,
+  input: WriteBatchInput,
+  knownDims: KnownDims,
+): Promise<string[]> {
   const groups = new Map<string, RollupRow>();
   for (const record of input.records) {
     const minute = Math.floor(Date.parse(record.ts_start) / 60_000) * 60_000;
@@ -158,36 +170,73 @@ async function upsertRollup(client: pg.PoolClient, input: WriteBatchInput): Prom
     row.packets += record.packets * record.sample_rate;
     row.retransmits += record.retransmits;
   }
-  // Sorted so concurrent batches lock shared rollup rows in the same order (no deadlock). The sums go in
-  // through COPY into a session-temporary staging table (emptied at every commit) and are then upserted:
-  // serialising thousands of rows as array parameters costs more than the database work itself.
-  const rows = [...groups.values()].sort((a, b) => a.minute - b.minute || a.key.localeCompare(b.key));
+  // The dimension values of keys not yet known to this process go to flows.rollup_dims (once per key for
+  // all time); the sums go to the rollup. Both through COPY into session-temporary staging tables (emptied
+  // at every commit): serialising thousands of rows as array parameters costs more than the database work.
+  const rows = [...groups.values()];
+  const newKeys = new Map<string, (string | number | null)[]>();
+  for (const r of rows) if (!knownDims.has(r.key)) newKeys.set(r.key, r.dims);
   await client.query(
-    `CREATE TEMP TABLE IF NOT EXISTS rollup_stage (LIKE ${FLOW_SCHEMA}.rollup_1m) ON COMMIT DELETE ROWS`,
+    `CREATE TEMP TABLE IF NOT EXISTS flow_rollup_stage (LIKE ${FLOW_SCHEMA}.rollup_1m) ON COMMIT DELETE ROWS;
+     CREATE TEMP TABLE IF NOT EXISTS flow_dims_stage (LIKE ${FLOW_SCHEMA}.rollup_dims) ON COMMIT DELETE ROWS`,
   );
-  const columns = [
-    "plan_id",
-    "minute",
-    "dims_key",
-    "records",
-    "bytes",
-    "packets",
-    "retransmits",
-    ...rollupDimensions,
-  ];
+  if (newKeys.size > 0) {
+    const dimColumns = ["dims_key", ...rollupDimensions];
+    await copyInto(
+      client,
+      `flow_dims_stage (${dimColumns.join(", ")})`,
+      [...newKeys].map(([key, dims]) => [key, ...dims]),
+    );
+    // Sorted so concurrent writers take the key locks in one order (no deadlock).
+    await client.query(
+      `INSERT INTO ${FLOW_SCHEMA}.rollup_dims (${dimColumns.join(", ")})
+       SELECT ${dimColumns.join(", ")} FROM flow_dims_stage ORDER BY dims_key ON CONFLICT (dims_key) DO NOTHING`,
+    );
+  }
+  const sumColumns = ["plan_id", "minute", "dims_key", "records", "bytes", "packets", "retransmits"];
+  await copyInto(
+    client,
+    `flow_rollup_stage (${sumColumns.join(", ")})`,
+    rows.map((r) => [
+      input.planId,
+      new Date(r.minute).toISOString(),
+      r.key,
+      r.records,
+      r.bytes,
+      r.packets,
+      r.retransmits,
+    ]),
+  );
+  await client.query(
+    `INSERT INTO ${FLOW_SCHEMA}.rollup_1m (${sumColumns.join(", ")})
+     SELECT ${sumColumns.join(", ")} FROM flow_rollup_stage ORDER BY minute, dims_key
+     ON CONFLICT (plan_id, minute, dims_key) DO UPDATE SET
+       records = rollup_1m.records + EXCLUDED.records, bytes = rollup_1m.bytes + EXCLUDED.bytes,
+       packets = rollup_1m.packets + EXCLUDED.packets, retransmits = rollup_1m.retransmits + EXCLUDED.retransmits`,
+  );
+  // The 5-minute tier from the same staged sums; epoch arithmetic, so the slots do not depend on the
+  // session's time zone.
+  await client.query(
+    `INSERT INTO ${FLOW_SCHEMA}.rollup_5m (${sumColumns.join(", ")})
+     SELECT plan_id, to_timestamp(floor(date_part('epoch', minute) / 300) * 300) AS slot, dims_key,
+            sum(records), sum(bytes), sum(packets), sum(retransmits)
+       FROM flow_rollup_stage GROUP BY plan_id, slot, dims_key ORDER BY slot, dims_key
+     ON CONFLICT (plan_id, minute, dims_key) DO UPDATE SET
+       records = rollup_5m.records + EXCLUDED.records, bytes = rollup_5m.bytes + EXCLUDED.bytes,
+       packets = rollup_5m.packets + EXCLUDED.packets, retransmits = rollup_5m.retransmits + EXCLUDED.retransmits`,
+  );
+  return [...newKeys.keys()];
+}
+
+async function copyInto(
+  client: pg.PoolClient,
+  target: string,
+  rows: (string | number | null)[][],
+): Promise<void> {
   function* lines(): Generator<string> {
     let chunk = "";
-    for (const r of rows) {
-      const cells = [
-        input.planId,
-        new Date(r.minute).toISOString(),
-        r.key,
-        r.records,
-        r.bytes,
-        r.packets,
-        r.retransmits,
-      ];
-      chunk += `${[...cells, ...r.dims].map(copyText).join("\t")}\n`;
+    for (const row of rows) {
+      chunk += `${row.map(copyText).join("\t")}\n`;
       if (chunk.length > 1 << 20) {
         yield chunk;
         chunk = "";
@@ -195,17 +244,24 @@ async function upsertRollup(client: pg.PoolClient, input: WriteBatchInput): Prom
     }
     if (chunk) yield chunk;
   }
-  await pipeline(
-    Readable.from(lines()),
-    client.query(copyFrom(`COPY rollup_stage (${columns.join(", ")}) FROM STDIN`)),
-  );
-  await client.query(
-    `INSERT INTO ${FLOW_SCHEMA}.rollup_1m (${columns.join(", ")})
-     SELECT ${columns.join(", ")} FROM rollup_stage ORDER BY minute, dims_key
-     ON CONFLICT (plan_id, minute, dims_key) DO UPDATE SET
-       records = rollup_1m.records + EXCLUDED.records, bytes = rollup_1m.bytes + EXCLUDED.bytes,
-       packets = rollup_1m.packets + EXCLUDED.packets, retransmits = rollup_1m.retransmits + EXCLUDED.retransmits`,
-  );
+  await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY ${target} FROM STDIN`)));
+}
+
+/**
+ * Dimension keys stored in flows.rollup_dims: they are never deleted, so once committed a key need not be
+ * sent again. Bounded so a churning fleet (pod names change on every deploy) cannot grow it without limit;
+ * forgetting only costs a redundant insert.
+ */
+export class KnownDims {
+  private readonly keys = new Set<string>();
+  constructor(private readonly max = 200_000) {}
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+  remember(keys: readonly string[]): void {
+    if (this.keys.size + keys.length > this.max) this.keys.clear();
+    for (const k of keys) this.keys.add(k);
+  }
 }
 
 /** A stable uuid-shaped hash of the rollup dimension values (the upsert key). */
