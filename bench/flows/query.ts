@@ -56,6 +56,10 @@ try {
   const raw = `flows."${dayPartitionName("records", plan.id, dayStart)}"`;
   const rollup = `flows."${dayPartitionName("rollup_1m", plan.id, dayStart)}"`;
 
+  const rollup5 = `flows."${dayPartitionName("rollup_5m", plan.id, dayStart)}"`;
+  // Only the partitions were wanted: start from empty tables.
+  await pool.query(`TRUNCATE ${raw}, ${rollup}, ${rollup5}`);
+
   let started = performance.now();
   const chunk = 5_000_000;
   for (let done = 0; done < flags.records; done += chunk) {
@@ -97,25 +101,48 @@ try {
   started = performance.now();
   const dims = rollupDimensions.join(", ");
   await pool.query(`SET work_mem = '512MB'`);
-  // The same sums the writer upserts, per minute and rollup dimensions (its dims_key is any stable hash).
+  // The same rows the writer upserts: each distinct dimension combination once in rollup_dims, and the
+  // sums per minute and combination (its dims_key is any stable hash of the values).
+  const key = `md5(json_build_array(${dims})::text)::uuid`;
   await pool.query(
-    `INSERT INTO ${rollup} (plan_id, minute, dims_key, ${dims}, records, bytes, packets, retransmits)
-     SELECT plan_id, date_trunc('minute', ts_start), md5(json_build_array(${dims})::text)::uuid, ${dims},
-            count(*), sum(bytes * sample_rate), sum(packets * sample_rate), sum(retransmits)
-       FROM ${raw} WHERE ts_start >= $1 GROUP BY plan_id, date_trunc('minute', ts_start), ${dims}
-     ON CONFLICT (plan_id, minute, dims_key) DO NOTHING`,
-    [new Date(dayStart + 60_000).toISOString()],
+    `INSERT INTO flows.rollup_dims (dims_key, ${dims})
+     SELECT DISTINCT ON (k) k, ${dims} FROM (SELECT ${key} AS k, ${dims} FROM ${raw}) s ORDER BY k
+     ON CONFLICT (dims_key) DO NOTHING`,
   );
+  await pool.query(
+    `INSERT INTO ${rollup} (plan_id, minute, dims_key, records, bytes, packets, retransmits)
+     SELECT plan_id, date_trunc('minute', ts_start), ${key}, count(*), sum(bytes * sample_rate),
+            sum(packets * sample_rate), sum(retransmits)
+       FROM ${raw} GROUP BY plan_id, date_trunc('minute', ts_start), ${key}`,
+  );
+  await pool.query(
+    `INSERT INTO ${rollup5} (plan_id, minute, dims_key, records, bytes, packets, retransmits)
+     SELECT plan_id, to_timestamp(floor(date_part('epoch', minute) / 300) * 300) AS slot, dims_key,
+            sum(records), sum(bytes), sum(packets), sum(retransmits)
+       FROM ${rollup} GROUP BY plan_id, slot, dims_key`,
+  );
+  await pool.query(`VACUUM ANALYZE ${rollup5}`);
   await pool.query(`VACUUM ANALYZE ${raw}`);
   await pool.query(`VACUUM ANALYZE ${rollup}`);
+  await pool.query(`VACUUM ANALYZE flows.rollup_dims`);
   figures.rollup_build_seconds = (performance.now() - started) / 1000;
-  const sizes = await pool.query<{ raw: string; rollup: string; raw_size: string; rollup_size: string }>(
+  const sizes = await pool.query<{
+    raw: string;
+    rollup: string;
+    rollup5: string;
+    raw_size: string;
+    rollup_size: string;
+  }>(
     `SELECT (SELECT count(*) FROM ${raw}) AS raw, (SELECT count(*) FROM ${rollup}) AS rollup,
+            (SELECT count(*) FROM ${rollup5}) AS rollup5,
             pg_size_pretty(pg_total_relation_size('${raw}')) AS raw_size,
             pg_size_pretty(pg_total_relation_size('${rollup}')) AS rollup_size`,
   );
   const s = sizes.rows[0];
-  console.log(`raw: ${s?.raw} rows (${s?.raw_size}); rollup: ${s?.rollup} rows (${s?.rollup_size})`);
+  console.log(
+    `raw: ${s?.raw} rows (${s?.raw_size}); rollup per minute: ${s?.rollup} rows (${s?.rollup_size}); per 5 minutes: ${s?.rollup5} rows`,
+  );
+  figures.rollup_5m_rows = Number(s?.rollup5);
   figures.raw_rows = Number(s?.raw);
   figures.rollup_rows = Number(s?.rollup);
 

@@ -155,7 +155,7 @@ describe("flow ingest and query against real PostgreSQL", () => {
 
   it("sums bits/s per device over the day from the rollup, equal to the reference", async () => {
     const { result, source } = await compare({ metric: "bits_per_s", group_by: ["device"] });
-    expect(source).toBe("rollup");
+    expect(source).toBe("rollup_5m");
     expect(result.series).toHaveLength(3);
     expect(result.bucket_seconds).toBe(1800);
   });
@@ -170,8 +170,23 @@ describe("flow ingest and query against real PostgreSQL", () => {
       range: { from: new Date(dayStart).toISOString(), to: new Date(dayEnd).toISOString() },
     });
     const raw = await store.query(query, { source: "raw" });
-    const rollup = await store.query(query, { source: "rollup" });
-    expectSeriesClose(rollup.series, raw.series);
+    expect(store.planQuery(query).source).toBe("rollup_5m");
+    expectSeriesClose((await store.query(query)).series, raw.series);
+    expectSeriesClose((await store.query(query, { source: "rollup_1m" })).series, raw.series);
+    // A one-minute grid can only come from the per-minute tier.
+    const minutes = flowQuerySchema.parse({
+      ...query,
+      bucket_seconds: 60,
+      range: {
+        from: new Date(dayStart + 3 * HOUR + 60_000).toISOString(),
+        to: new Date(dayStart + 4 * HOUR).toISOString(),
+      },
+    });
+    expect(store.planQuery(minutes).source).toBe("rollup_1m");
+    expectSeriesClose(
+      (await store.query(minutes)).series,
+      (await store.query(minutes, { source: "raw" })).series,
+    );
     expect(raw.series.some((s) => s.other)).toBe(true);
   });
 
@@ -386,14 +401,19 @@ describe("retention", () => {
     expect(
       before
         .filter((p) => p.dayStartMs === day40)
-        .map((p) => p.planId)
+        .map((p) => `${p.table} ${p.planId}`)
         .sort(),
-    ).toEqual([planId, planId, longPlan.id, longPlan.id].sort());
+    ).toEqual(
+      // Raw records and both rollup tiers, per plan.
+      [planId, longPlan.id]
+        .flatMap((id) => ["records", "rollup_1m", "rollup_5m"].map((t) => `${t} ${id}`))
+        .sort(),
+    );
     const result = await store.applyRetention([
       { planId, retentionDays: 30 },
       { planId: longPlan.id, retentionDays: 90 },
     ]);
-    expect(result.dropped.length).toBeGreaterThanOrEqual(2);
+    expect(result.dropped.length).toBeGreaterThanOrEqual(3);
     const { rows } = await pgQuery(
       `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'flows'`,
     );
@@ -402,6 +422,7 @@ describe("retention", () => {
     const day = new Date(day40).toISOString().slice(0, 10).replaceAll("-", "");
     expect(names).not.toContain(`records_${tag(planId)}_${day}`);
     expect(names).not.toContain(`rollup_1m_${tag(planId)}_${day}`);
+    expect(names).not.toContain(`rollup_5m_${tag(planId)}_${day}`);
     expect(names).toContain(`records_${tag(longPlan.id)}_${day}`);
     // Today's partition of the short plan is still there, with its rows.
     expect(await countRecords("plan_id = $1", [planId])).toBeGreaterThanOrEqual(DEVICES.length * PER_DEVICE);
