@@ -1,7 +1,13 @@
 // The aggregator forwarding through NATS JetStream, with HTTP to the console while NATS is away.
 import { randomUUID } from "node:crypto";
 import { gunzipSync } from "node:zlib";
-import { emptyEndpoint, type FlowRecord, flowBatchSchema, flowStreamHeaders, streamNameFor } from "@kernflow/protocol";
+import {
+  emptyEndpoint,
+  type FlowRecord,
+  flowBatchSchema,
+  flowStreamHeaders,
+  streamNameFor,
+} from "@kernflow/protocol";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
