@@ -117,3 +117,26 @@ test("live mode re-queries a sliding window without blanking the table", async (
   await expect(page.getByText("Loading flows…")).toHaveCount(0);
   await expectTotals(page, seedTotals());
 });
+
+test("a custom range is held in the URL as from/to and answers over exactly that window", async ({
+  page,
+}) => {
+  await page.goto(`/flows?metric=bits_per_s&group=src_process_name&last=3600&${onlySeed}`);
+  await page.getByLabel("Time range").selectOption({ label: "Custom…" });
+  await expect(page).toHaveURL(/from=.*&to=/);
+  await expect(page.getByLabel("From (UTC)")).toBeVisible();
+  // The custom window starts as the hour the preset showed: every seeded record is still in it.
+  await expectTotals(page, seedTotals());
+
+  // Moved to a window that ended two hours ago: nothing was seeded there.
+  // The start first: each end is checked against the other's current value.
+  const start = new Date(Date.now() - 3 * 3600_000).toISOString().slice(0, 16);
+  await page.getByLabel("From (UTC)").fill(start);
+  await page.getByLabel("From (UTC)").blur();
+  await expect(page).toHaveURL(new RegExp(`from=${encodeURIComponent(`${start}:00.000Z`)}`));
+  const end = new Date(Date.now() - 2 * 3600_000).toISOString().slice(0, 16);
+  await page.getByLabel("To (UTC)").fill(end);
+  await page.getByLabel("To (UTC)").blur();
+  await expect(page).toHaveURL(new RegExp(`to=${encodeURIComponent(`${end}:00.000Z`)}`));
+  await expect(page.getByRole("status").filter({ hasText: "No flows in this range" })).toBeVisible();
+});
