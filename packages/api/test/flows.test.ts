@@ -9,6 +9,7 @@ import { type FlowQueryInput, type FlowRecord, flowQuerySchema } from "@kernflow
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestFlowBatch } from "../src/flows/ingest";
 import { FlowRateLimiter } from "../src/flows/rate-limit";
+import { applyFlowRetention } from "../src/flows/retention";
 import { generateDay, type ReferenceSeries, referenceQuery } from "./flows-reference";
 import { callerAs, createHarness, type Harness, rest } from "./harness";
 
@@ -409,10 +410,8 @@ describe("retention", () => {
         .flatMap((id) => ["records", "rollup_1m", "rollup_5m"].map((t) => `${t} ${id}`))
         .sort(),
     );
-    const result = await store.applyRetention([
-      { planId, retentionDays: 30 },
-      { planId: longPlan.id, retentionDays: 90 },
-    ]);
+    // Every plan's own retention, read from the plans (fleet 30 days, long 90 days).
+    const result = await applyFlowRetention(h.db, store);
     expect(result.dropped.length).toBeGreaterThanOrEqual(3);
     const { rows } = await pgQuery(
       `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'flows'`,

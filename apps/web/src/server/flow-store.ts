@@ -1,5 +1,7 @@
+import { scheduleFlowRetention } from "@kernflow/api";
 import { createFlowStore, type FlowStore } from "@kernflow/db";
 import { z } from "zod";
+import { serverDb } from "./db";
 
 const databaseUrlSchema = z
   .string({ error: "DATABASE_URL is not set: start the console with `npm start`, which provides it" })
@@ -12,6 +14,8 @@ const holder = globalThis as typeof globalThis & { kernflowFlowStore?: FlowStore
 export function serverFlowStore(): FlowStore {
   if (!holder.kernflowFlowStore) {
     holder.kernflowFlowStore = createFlowStore(databaseUrlSchema.parse(process.env.DATABASE_URL));
+    // Each plan's retention: old day partitions dropped at start and hourly after.
+    scheduleFlowRetention(serverDb(), holder.kernflowFlowStore);
   }
   return holder.kernflowFlowStore;
 }
