@@ -15,6 +15,7 @@ export { createContext } from "./context";
 export * from "./errors";
 export { type IngestDeps, ingestFlowBatch } from "./flows/ingest";
 export { FlowRateLimiter } from "./flows/rate-limit";
+export { applyFlowRetention, scheduleFlowRetention } from "./flows/retention";
 export { CSRF_HEADER, SESSION_COOKIE } from "./http/request-info";
 export { handleTrpcRequest, TRPC_ENDPOINT } from "./http/trpc-handler";
 export { handleRestRequest } from "./rest/handler";
