@@ -207,7 +207,7 @@ describe("check-in", () => {
     expect(res.body.changed).toBe(true);
     expect(res.body.device.id).toBe(deviceId);
     expect(res.body.config).toMatchObject({
-      capture: { include: ["*"], exclude: ["lo"], sample_rate: 1, interval_ms: 10_000 },
+      capture: { include: ["*"], exclude: ["lo"], sample_rate: 1, interval_ms: 2_000 },
       sinks: [],
       flow_destination: { kind: "console" },
     });

@@ -4,8 +4,12 @@ import type { Db, Tx } from "../db";
 import { type ChosenBytecode, chooseBytecode } from "../services/bytecode";
 import { onConfigChange } from "./config-bus";
 
-/** How often an agent drains its maps and ships records when nothing says otherwise. */
-export const DEFAULT_INTERVAL_MS = 10_000;
+/**
+ * How often an agent drains its maps and ships records when nothing says otherwise. Short, because the live
+ * explorer must show a packet within 5 s of it crossing the interface (interval + shipping + the page's
+ * 2 s refresh); the price is more records for long conversations (one per interval).
+ */
+export const DEFAULT_INTERVAL_MS = 2_000;
 
 export interface DesiredConfigWithHash {
   config: DesiredConfig;

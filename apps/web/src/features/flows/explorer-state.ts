@@ -41,7 +41,7 @@ export const rangePresets = [
 export const bucketChoices = [10, 60, 300, 3600] as const;
 
 /** How often live mode asks again. Agents ship every few seconds, so faster would mostly repeat itself. */
-export const LIVE_REFRESH_MS = 3_000;
+export const LIVE_REFRESH_MS = 2_000;
 
 export const defaultExplorerView: ExplorerView = {
   query: flowQuerySchema.parse({
