@@ -2,6 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
@@ -149,23 +150,14 @@ export function BytecodePage() {
                   {b.uploadedBy ? ` by ${b.uploadedBy}` : ""}
                 </td>
                 <td className="row-actions">
-                  {!canManage || b.isDefault ? null : confirmingDelete === b.id ? (
-                    <>
-                      <button
-                        type="button"
-                        className="danger"
-                        aria-label={`Confirm deleting bytecode ${b.name}`}
-                        disabled={remove.isPending}
-                        onClick={() => remove.mutate({ id: b.id, force: false })}
-                      >
-                        Confirm delete
-                      </button>
-                      <button type="button" onClick={() => setConfirmingDelete(null)}>
-                        Keep
-                      </button>
-                    </>
-                  ) : (
-                    <>
+                  {canManage && !b.isDefault ? (
+                    <ConfirmActions
+                      confirming={confirmingDelete === b.id}
+                      confirmLabel={`Confirm deleting bytecode ${b.name}`}
+                      pending={remove.isPending}
+                      onConfirm={() => remove.mutate({ id: b.id, force: false })}
+                      onKeep={() => setConfirmingDelete(null)}
+                    >
                       <button
                         type="button"
                         aria-label={`Change kernel match of ${b.name}`}
@@ -186,8 +178,8 @@ export function BytecodePage() {
                       >
                         Delete
                       </button>
-                    </>
-                  )}
+                    </ConfirmActions>
+                  ) : null}
                 </td>
               </tr>
             ))}

@@ -2,6 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
@@ -88,23 +89,14 @@ export function CaptureRulesPage() {
               </td>
               <td className="num">{rule.sampleRate === 1 ? "every packet" : `1 in ${rule.sampleRate}`}</td>
               <td className="row-actions">
-                {!canManage ? null : confirmingDelete === rule.id ? (
-                  <>
-                    <button
-                      type="button"
-                      className="danger"
-                      aria-label={`Confirm deleting rule ${rule.name}`}
-                      disabled={remove.isPending}
-                      onClick={() => remove.mutate({ id: rule.id })}
-                    >
-                      Confirm delete
-                    </button>
-                    <button type="button" onClick={() => setConfirmingDelete(null)}>
-                      Keep
-                    </button>
-                  </>
-                ) : (
-                  <>
+                {canManage ? (
+                  <ConfirmActions
+                    confirming={confirmingDelete === rule.id}
+                    confirmLabel={`Confirm deleting rule ${rule.name}`}
+                    pending={remove.isPending}
+                    onConfirm={() => remove.mutate({ id: rule.id })}
+                    onKeep={() => setConfirmingDelete(null)}
+                  >
                     <button
                       type="button"
                       aria-label={`Edit rule ${rule.name}`}
@@ -133,8 +125,8 @@ export function CaptureRulesPage() {
                     >
                       Delete
                     </button>
-                  </>
-                )}
+                  </ConfirmActions>
+                ) : null}
               </td>
             </tr>
           );

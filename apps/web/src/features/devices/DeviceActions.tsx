@@ -3,6 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
+import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { InlineError } from "@/features/shell/InlineError";
 import { useTRPC } from "@/trpc/client";
 
@@ -99,27 +100,18 @@ export function DeviceActions({ device }: Props) {
       <InlineError error={move.error} />
 
       <div className="form-actions">
-        {confirming === "delete" ? (
-          <>
-            <span>The agent's credential stops working at once; it must enroll again.</span>
-            <button
-              type="button"
-              className="danger"
-              aria-label={`Confirm deleting device ${device.name}`}
-              disabled={remove.isPending}
-              onClick={() => remove.mutate({ id: device.id })}
-            >
-              Confirm delete
-            </button>
-            <button type="button" onClick={() => setConfirming(null)}>
-              Keep
-            </button>
-          </>
-        ) : (
+        <ConfirmActions
+          confirming={confirming === "delete"}
+          confirmLabel={`Confirm deleting device ${device.name}`}
+          warning="The agent's credential stops working at once; it must enroll again."
+          pending={remove.isPending}
+          onConfirm={() => remove.mutate({ id: device.id })}
+          onKeep={() => setConfirming(null)}
+        >
           <button type="button" className="danger" onClick={() => setConfirming("delete")}>
             Delete (unenroll)
           </button>
-        )}
+        </ConfirmActions>
       </div>
       <InlineError error={remove.error} />
     </section>

@@ -2,6 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
 import { RoleRequired } from "@/features/shell/RoleRequired";
@@ -141,30 +142,24 @@ function EnrollmentTokens() {
                   {token.revokedAt ? ` ${formatTime(token.revokedAt)}` : ""}
                 </td>
                 <td className="row-actions">
-                  {token.revokedAt ? null : confirmingRevoke === token.id ? (
-                    <>
+                  {token.revokedAt ? null : (
+                    <ConfirmActions
+                      confirming={confirmingRevoke === token.id}
+                      confirmLabel={`Confirm revoking token ${token.name}`}
+                      confirmText="Confirm revoke"
+                      pending={revoke.isPending}
+                      onConfirm={() => revoke.mutate({ id: token.id })}
+                      onKeep={() => setConfirmingRevoke(null)}
+                    >
                       <button
                         type="button"
                         className="danger"
-                        aria-label={`Confirm revoking token ${token.name}`}
-                        disabled={revoke.isPending}
-                        onClick={() => revoke.mutate({ id: token.id })}
+                        aria-label={`Revoke token ${token.name}`}
+                        onClick={() => setConfirmingRevoke(token.id)}
                       >
-                        Confirm revoke
+                        Revoke
                       </button>
-                      <button type="button" onClick={() => setConfirmingRevoke(null)}>
-                        Keep
-                      </button>
-                    </>
-                  ) : (
-                    <button
-                      type="button"
-                      className="danger"
-                      aria-label={`Revoke token ${token.name}`}
-                      onClick={() => setConfirmingRevoke(token.id)}
-                    >
-                      Revoke
-                    </button>
+                    </ConfirmActions>
                   )}
                 </td>
               </tr>

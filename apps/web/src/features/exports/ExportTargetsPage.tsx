@@ -2,6 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
@@ -165,23 +166,14 @@ export function ExportTargetsPage() {
                   )}
                 </td>
                 <td className="row-actions">
-                  {!canManage ? null : confirmingDelete === target.id ? (
-                    <>
-                      <button
-                        type="button"
-                        className="danger"
-                        aria-label={`Confirm deleting export target ${target.name}`}
-                        disabled={remove.isPending}
-                        onClick={() => remove.mutate({ id: target.id })}
-                      >
-                        Confirm delete
-                      </button>
-                      <button type="button" onClick={() => setConfirmingDelete(null)}>
-                        Keep
-                      </button>
-                    </>
-                  ) : (
-                    <>
+                  {canManage ? (
+                    <ConfirmActions
+                      confirming={confirmingDelete === target.id}
+                      confirmLabel={`Confirm deleting export target ${target.name}`}
+                      pending={remove.isPending}
+                      onConfirm={() => remove.mutate({ id: target.id })}
+                      onKeep={() => setConfirmingDelete(null)}
+                    >
                       <button
                         type="button"
                         aria-label={`Send a test record to ${target.name}`}
@@ -221,8 +213,8 @@ export function ExportTargetsPage() {
                       >
                         Delete
                       </button>
-                    </>
-                  )}
+                    </ConfirmActions>
+                  ) : null}
                 </td>
               </tr>
             ))}

@@ -2,6 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
@@ -125,23 +126,14 @@ export function PlansPage() {
                 <td className="num">{plan.maxFlowsPerSecond.toLocaleString("en")}</td>
                 <td className="num">{plan.retentionDays} d</td>
                 <td className="row-actions">
-                  {!canManage ? null : confirmingDelete === plan.id ? (
-                    <>
-                      <button
-                        type="button"
-                        className="danger"
-                        aria-label={`Confirm deleting plan ${plan.name}`}
-                        disabled={remove.isPending}
-                        onClick={() => remove.mutate({ id: plan.id })}
-                      >
-                        Confirm delete
-                      </button>
-                      <button type="button" onClick={() => setConfirmingDelete(null)}>
-                        Keep
-                      </button>
-                    </>
-                  ) : (
-                    <>
+                  {canManage ? (
+                    <ConfirmActions
+                      confirming={confirmingDelete === plan.id}
+                      confirmLabel={`Confirm deleting plan ${plan.name}`}
+                      pending={remove.isPending}
+                      onConfirm={() => remove.mutate({ id: plan.id })}
+                      onKeep={() => setConfirmingDelete(null)}
+                    >
                       <button
                         type="button"
                         aria-label={`Edit plan ${plan.name}`}
@@ -162,8 +154,8 @@ export function PlansPage() {
                       >
                         Delete
                       </button>
-                    </>
-                  )}
+                    </ConfirmActions>
+                  ) : null}
                 </td>
               </tr>
             ))}

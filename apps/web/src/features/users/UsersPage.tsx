@@ -2,6 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { type SessionUser, useSessionUser } from "@/features/shell/ConsoleShell";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
@@ -133,32 +134,25 @@ function UserAdministration() {
                   >
                     Reset password
                   </button>
-                  {user.id === me.id ? null : confirmingDelete === user.id ? (
-                    <>
+                  {user.id === me.id ? null : (
+                    <ConfirmActions
+                      confirming={confirmingDelete === user.id}
+                      confirmLabel={`Confirm deleting user ${user.email}`}
+                      pending={remove.isPending}
+                      onConfirm={() => remove.mutate({ id: user.id })}
+                      onKeep={() => setConfirmingDelete(null)}
+                    >
                       <button
                         type="button"
-                        className="danger"
-                        aria-label={`Confirm deleting user ${user.email}`}
-                        disabled={remove.isPending}
-                        onClick={() => remove.mutate({ id: user.id })}
+                        aria-label={`Delete user ${user.email}`}
+                        onClick={() => {
+                          remove.reset();
+                          setConfirmingDelete(user.id);
+                        }}
                       >
-                        Confirm delete
+                        Delete
                       </button>
-                      <button type="button" onClick={() => setConfirmingDelete(null)}>
-                        Keep
-                      </button>
-                    </>
-                  ) : (
-                    <button
-                      type="button"
-                      aria-label={`Delete user ${user.email}`}
-                      onClick={() => {
-                        remove.reset();
-                        setConfirmingDelete(user.id);
-                      }}
-                    >
-                      Delete
-                    </button>
+                    </ConfirmActions>
                   )}
                 </td>
               </tr>
