@@ -5,6 +5,7 @@ import { type FormEvent, useState } from "react";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
+import { DataTable, ListStates } from "@/features/shell/ResourceList";
 import { formatTime } from "@/features/shell/time";
 import { useTRPC } from "@/trpc/client";
 import { TokenSecret } from "./TokenSecret";
@@ -65,26 +66,19 @@ export function ApiTokensPage() {
         <InlineError error={create.error} />
       </form>
 
-      <InlineError error={tokens.error} />
-      <InlineError error={revoke.error} />
-      {tokens.isPending ? <p className="muted">Loading tokens…</p> : null}
-      {tokens.data && tokens.data.length === 0 ? <p className="empty">You have no API tokens.</p> : null}
-      {tokens.data && tokens.data.length > 0 ? (
-        <table aria-label="API tokens">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Starts with</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.data.map((token) => (
+      <ListStates
+        query={tokens}
+        errors={[revoke.error]}
+        loading="Loading tokens…"
+        empty="You have no API tokens."
+      >
+        {(rows) => (
+          <DataTable
+            label="API tokens"
+            columns={["Name", "Starts with", "Created", "Last used", "Status"]}
+            actions
+          >
+            {rows.map((token) => (
               <tr key={token.id} className={token.revokedAt ? "dimmed" : undefined}>
                 <th scope="row">{token.name}</th>
                 <td>
@@ -110,9 +104,9 @@ export function ApiTokensPage() {
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      ) : null}
+          </DataTable>
+        )}
+      </ListStates>
     </section>
   );
 }

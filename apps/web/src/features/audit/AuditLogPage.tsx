@@ -2,8 +2,8 @@
 
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
+import { DataTable, ListStates } from "@/features/shell/ResourceList";
 import { RoleRequired } from "@/features/shell/RoleRequired";
 import { formatTime } from "@/features/shell/time";
 import { useTRPC } from "@/trpc/client";
@@ -44,25 +44,18 @@ function AuditLogTable() {
         title="Audit log"
         summary="Every change made through the console, the API or by agents, newest first."
       />
-      <InlineError error={page.error} />
-      {page.isPending ? <p className="muted">Loading audit log…</p> : null}
-      {page.data && page.data.items.length === 0 ? (
-        <p className="empty">Nothing has been recorded yet.</p>
-      ) : null}
-      {page.data && page.data.items.length > 0 ? (
-        <table aria-label="Audit log" className={page.isPlaceholderData ? "dimmed" : undefined}>
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Action</th>
-              <th scope="col">Target</th>
-              <th scope="col">Details</th>
-              <th scope="col">Address</th>
-            </tr>
-          </thead>
-          <tbody>
-            {page.data.items.map((entry) => (
+      <ListStates
+        query={{ error: page.error, isPending: page.isPending, data: page.data?.items }}
+        loading="Loading audit log…"
+        empty="Nothing has been recorded yet."
+      >
+        {(rows) => (
+          <DataTable
+            label="Audit log"
+            columns={["Time", "Actor", "Action", "Target", "Details", "Address"]}
+            className={page.isPlaceholderData ? "dimmed" : undefined}
+          >
+            {rows.map((entry) => (
               <tr key={entry.id}>
                 <td className="nowrap">{formatTime(entry.at)}</td>
                 <td>{entry.actorLabel}</td>
@@ -77,9 +70,9 @@ function AuditLogTable() {
                 <td>{entry.ip ?? ""}</td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      ) : null}
+          </DataTable>
+        )}
+      </ListStates>
       <nav className="pager" aria-label="Audit log pages">
         <button
           type="button"

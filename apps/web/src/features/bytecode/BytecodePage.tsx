@@ -6,10 +6,20 @@ import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
+import { DataTable, ListStates } from "@/features/shell/ResourceList";
 import { hasRole } from "@/features/shell/roles";
 import { formatTime } from "@/features/shell/time";
 import { useTRPC } from "@/trpc/client";
 import { BytecodeUploadForm } from "./BytecodeUploadForm";
+
+const bytecodeColumns = [
+  "Name",
+  "Kernel match",
+  "SHA-256",
+  { label: "Size", num: true },
+  { label: "Devices", num: true },
+  "Uploaded",
+] as const;
 
 function formatSize(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
@@ -69,7 +79,6 @@ export function BytecodePage() {
         />
       ) : null}
 
-      <InlineError error={list.error} />
       <InlineError error={setMatch.error} />
       <InlineError error={remove.error} />
       {inUseRefusal ? (
@@ -84,33 +93,14 @@ export function BytecodePage() {
           </button>
         </p>
       ) : null}
-      {list.isPending ? <p className="muted">Loading bytecode…</p> : null}
-      {list.data && list.data.length === 0 ? (
-        <p className="empty">
-          No bytecode stored. The console registers bpf/build/kernflow.bpf.o at start once it is built.
-        </p>
-      ) : null}
-      {list.data && list.data.length > 0 ? (
-        <table aria-label="Bytecode">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Kernel match</th>
-              <th scope="col">SHA-256</th>
-              <th scope="col" className="num">
-                Size
-              </th>
-              <th scope="col" className="num">
-                Devices
-              </th>
-              <th scope="col">Uploaded</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((b) => (
+      <ListStates
+        query={list}
+        loading="Loading bytecode…"
+        empty="No bytecode stored. The console registers bpf/build/kernflow.bpf.o at start once it is built."
+      >
+        {(rows) => (
+          <DataTable label="Bytecode" columns={bytecodeColumns} actions>
+            {rows.map((b) => (
               <tr key={b.id}>
                 <th scope="row">
                   {b.name} {b.isDefault ? <span className="badge">default</span> : null}
@@ -183,9 +173,9 @@ export function BytecodePage() {
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      ) : null}
+          </DataTable>
+        )}
+      </ListStates>
     </section>
   );
 }

@@ -4,14 +4,17 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
-import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
+import { DataTable, ListStates } from "@/features/shell/ResourceList";
 import { hasRole } from "@/features/shell/roles";
 import { useTRPC } from "@/trpc/client";
 import { type CaptureRuleDraft, CaptureRuleForm } from "./CaptureRuleForm";
 import { formatPatterns } from "./patterns";
 
 const emptyRule: CaptureRuleDraft = { name: "", include: ["*"], exclude: ["lo"], sampleRate: 1 };
+
+const ruleColumns = (target: "Plan" | "Device") =>
+  [target, "Rule", "Include", "Exclude", { label: "Sampling", num: true }] as const;
 
 type Editing =
   | { mode: "closed" }
@@ -51,88 +54,70 @@ export function CaptureRulesPage() {
     }),
   );
 
-  const planRules = rules.data?.filter((r) => r.scope === "plan") ?? [];
-  const deviceRules = rules.data?.filter((r) => r.scope === "device") ?? [];
-
-  const table = (label: string, list: typeof planRules) => (
-    <table aria-label={label}>
-      <thead>
-        <tr>
-          <th scope="col">{label === "Plan rules" ? "Plan" : "Device"}</th>
-          <th scope="col">Rule</th>
-          <th scope="col">Include</th>
-          <th scope="col">Exclude</th>
-          <th scope="col" className="num">
-            Sampling
-          </th>
-          <th scope="col">
-            <span className="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {list.map((rule) => {
-          const targetName = (rule.scope === "plan" ? rule.planName : rule.deviceName) ?? "?";
-          return (
-            <tr key={rule.id}>
-              <th scope="row">{targetName}</th>
-              <td>{rule.name}</td>
-              <td>
-                <code>{formatPatterns(rule.include)}</code>
-              </td>
-              <td>
-                {rule.exclude.length > 0 ? (
-                  <code>{formatPatterns(rule.exclude)}</code>
-                ) : (
-                  <span className="muted">—</span>
-                )}
-              </td>
-              <td className="num">{rule.sampleRate === 1 ? "every packet" : `1 in ${rule.sampleRate}`}</td>
-              <td className="row-actions">
-                {canManage ? (
-                  <ConfirmActions
-                    confirming={confirmingDelete === rule.id}
-                    confirmLabel={`Confirm deleting rule ${rule.name}`}
-                    pending={remove.isPending}
-                    onConfirm={() => remove.mutate({ id: rule.id })}
-                    onKeep={() => setConfirmingDelete(null)}
+  type Rule = NonNullable<typeof rules.data>[number];
+  const table = (label: string, list: readonly Rule[]) => (
+    <DataTable label={label} columns={ruleColumns(label === "Plan rules" ? "Plan" : "Device")} actions>
+      {list.map((rule) => {
+        const targetName = (rule.scope === "plan" ? rule.planName : rule.deviceName) ?? "?";
+        return (
+          <tr key={rule.id}>
+            <th scope="row">{targetName}</th>
+            <td>{rule.name}</td>
+            <td>
+              <code>{formatPatterns(rule.include)}</code>
+            </td>
+            <td>
+              {rule.exclude.length > 0 ? (
+                <code>{formatPatterns(rule.exclude)}</code>
+              ) : (
+                <span className="muted">—</span>
+              )}
+            </td>
+            <td className="num">{rule.sampleRate === 1 ? "every packet" : `1 in ${rule.sampleRate}`}</td>
+            <td className="row-actions">
+              {canManage ? (
+                <ConfirmActions
+                  confirming={confirmingDelete === rule.id}
+                  confirmLabel={`Confirm deleting rule ${rule.name}`}
+                  pending={remove.isPending}
+                  onConfirm={() => remove.mutate({ id: rule.id })}
+                  onKeep={() => setConfirmingDelete(null)}
+                >
+                  <button
+                    type="button"
+                    aria-label={`Edit rule ${rule.name}`}
+                    onClick={() => {
+                      update.reset();
+                      setEditing({
+                        mode: "edit",
+                        id: rule.id,
+                        initial: rule,
+                        target:
+                          rule.scope === "plan"
+                            ? { scope: "plan", planId: rule.planId ?? "", label: targetName }
+                            : { scope: "device", deviceId: rule.deviceId ?? "", label: targetName },
+                      });
+                    }}
                   >
-                    <button
-                      type="button"
-                      aria-label={`Edit rule ${rule.name}`}
-                      onClick={() => {
-                        update.reset();
-                        setEditing({
-                          mode: "edit",
-                          id: rule.id,
-                          initial: rule,
-                          target:
-                            rule.scope === "plan"
-                              ? { scope: "plan", planId: rule.planId ?? "", label: targetName }
-                              : { scope: "device", deviceId: rule.deviceId ?? "", label: targetName },
-                        });
-                      }}
-                    >
-                      Edit
-                    </button>
-                    <button
-                      type="button"
-                      aria-label={`Delete rule ${rule.name}`}
-                      onClick={() => {
-                        remove.reset();
-                        setConfirmingDelete(rule.id);
-                      }}
-                    >
-                      Delete
-                    </button>
-                  </ConfirmActions>
-                ) : null}
-              </td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+                    Edit
+                  </button>
+                  <button
+                    type="button"
+                    aria-label={`Delete rule ${rule.name}`}
+                    onClick={() => {
+                      remove.reset();
+                      setConfirmingDelete(rule.id);
+                    }}
+                  >
+                    Delete
+                  </button>
+                </ConfirmActions>
+              ) : null}
+            </td>
+          </tr>
+        );
+      })}
+    </DataTable>
   );
 
   return (
@@ -182,24 +167,33 @@ export function CaptureRulesPage() {
         />
       ) : null}
 
-      <InlineError error={rules.error} />
-      <InlineError error={remove.error} />
-      {rules.isPending ? <p className="muted">Loading capture rules…</p> : null}
-      {rules.data && rules.data.length === 0 ? (
-        <p className="empty">No capture rules: every agent captures every interface except lo.</p>
-      ) : null}
-      {planRules.length > 0 ? (
-        <>
-          <h2>Per plan</h2>
-          {table("Plan rules", planRules)}
-        </>
-      ) : null}
-      {deviceRules.length > 0 ? (
-        <>
-          <h2>Per device</h2>
-          {table("Device rules", deviceRules)}
-        </>
-      ) : null}
+      <ListStates
+        query={rules}
+        errors={[remove.error]}
+        loading="Loading capture rules…"
+        empty="No capture rules: every agent captures every interface except lo."
+      >
+        {(rows) => {
+          const planRules = rows.filter((r) => r.scope === "plan");
+          const deviceRules = rows.filter((r) => r.scope === "device");
+          return (
+            <>
+              {planRules.length > 0 ? (
+                <>
+                  <h2>Per plan</h2>
+                  {table("Plan rules", planRules)}
+                </>
+              ) : null}
+              {deviceRules.length > 0 ? (
+                <>
+                  <h2>Per device</h2>
+                  {table("Device rules", deviceRules)}
+                </>
+              ) : null}
+            </>
+          );
+        }}
+      </ListStates>
     </section>
   );
 }

@@ -2,14 +2,26 @@
 
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
+import { DataTable, ListStates } from "@/features/shell/ResourceList";
 import { useTRPC } from "@/trpc/client";
 import { DeviceStatusBadge } from "./DeviceStatusBadge";
 import { formatAgo, formatRate } from "./format";
 
 /** Agents check in at least every 30 s; refreshing at a third of that keeps status changes visible. */
 export const DEVICE_REFRESH_MS = 10_000;
+
+const deviceColumns = [
+  "Name",
+  "Status",
+  "Plan",
+  "Last seen",
+  "Kernel",
+  "Agent",
+  "Bytecode",
+  { label: "Interfaces attached / matched", num: true },
+  { label: "Flows/s", num: true },
+] as const;
 
 export function DevicesPage() {
   const trpc = useTRPC();
@@ -26,32 +38,14 @@ export function DevicesPage() {
           </Link>
         }
       />
-      <InlineError error={devices.error} />
-      {devices.isPending ? <p className="muted">Loading devices…</p> : null}
-      {devices.data && devices.data.length === 0 ? (
-        <p className="empty">No devices yet. Create an enrollment token and run its command on a host.</p>
-      ) : null}
-      {devices.data && devices.data.length > 0 ? (
-        <table aria-label="Devices">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Status</th>
-              <th scope="col">Plan</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">Kernel</th>
-              <th scope="col">Agent</th>
-              <th scope="col">Bytecode</th>
-              <th scope="col" className="num">
-                Interfaces attached / matched
-              </th>
-              <th scope="col" className="num">
-                Flows/s
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {devices.data.map((device) => (
+      <ListStates
+        query={devices}
+        loading="Loading devices…"
+        empty="No devices yet. Create an enrollment token and run its command on a host."
+      >
+        {(rows) => (
+          <DataTable label="Devices" columns={deviceColumns}>
+            {rows.map((device) => (
               <tr key={device.id}>
                 <th scope="row">
                   <Link href={`/devices/${device.id}`}>{device.name}</Link>
@@ -70,9 +64,9 @@ export function DevicesPage() {
                 <td className="num">{formatRate(device.flowsPerSecond)}</td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      ) : null}
+          </DataTable>
+        )}
+      </ListStates>
     </section>
   );
 }

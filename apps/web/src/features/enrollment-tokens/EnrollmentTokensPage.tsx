@@ -3,8 +3,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ConfirmActions } from "@/features/shell/ConfirmActions";
-import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
+import { DataTable, ListStates } from "@/features/shell/ResourceList";
 import { RoleRequired } from "@/features/shell/RoleRequired";
 import { formatTime } from "@/features/shell/time";
 import { useTRPC } from "@/trpc/client";
@@ -12,6 +12,17 @@ import { EnrollmentSecret } from "./EnrollmentSecret";
 import { EnrollmentTokenForm } from "./EnrollmentTokenForm";
 
 const stateLabel = { active: "active", expired: "expired", used_up: "used up", revoked: "revoked" } as const;
+
+const tokenColumns = [
+  "Name",
+  "Starts with",
+  "Plan",
+  "Device names",
+  { label: "Uses", num: true },
+  "Last use",
+  "Expires",
+  "Status",
+] as const;
 
 interface Created {
   name: string;
@@ -90,31 +101,15 @@ function EnrollmentTokens() {
         />
       ) : null}
 
-      <InlineError error={tokens.error} />
-      <InlineError error={revoke.error} />
-      {tokens.isPending ? <p className="muted">Loading tokens…</p> : null}
-      {tokens.data && tokens.data.length === 0 ? <p className="empty">No enrollment tokens yet.</p> : null}
-      {tokens.data && tokens.data.length > 0 ? (
-        <table aria-label="Enrollment tokens">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Starts with</th>
-              <th scope="col">Plan</th>
-              <th scope="col">Device names</th>
-              <th scope="col" className="num">
-                Uses
-              </th>
-              <th scope="col">Last use</th>
-              <th scope="col">Expires</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.data.map((token) => (
+      <ListStates
+        query={tokens}
+        errors={[revoke.error]}
+        loading="Loading tokens…"
+        empty="No enrollment tokens yet."
+      >
+        {(rows) => (
+          <DataTable label="Enrollment tokens" columns={tokenColumns} actions>
+            {rows.map((token) => (
               <tr key={token.id} className={token.state === "active" ? undefined : "dimmed"}>
                 <th scope="row">{token.name}</th>
                 <td>
@@ -164,9 +159,9 @@ function EnrollmentTokens() {
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      ) : null}
+          </DataTable>
+        )}
+      </ListStates>
     </section>
   );
 }

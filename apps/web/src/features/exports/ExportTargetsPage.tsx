@@ -4,12 +4,23 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
-import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
+import { DataTable, ListStates } from "@/features/shell/ResourceList";
 import { hasRole } from "@/features/shell/roles";
 import { formatTime } from "@/features/shell/time";
 import { useTRPC } from "@/trpc/client";
 import { type ExportTargetFields, ExportTargetForm, emptyExportTarget, kindLabels } from "./ExportTargetForm";
+
+const targetColumns = [
+  "Name",
+  "Kind",
+  "URL",
+  "Plan",
+  "State",
+  { label: "Records sent", num: true },
+  "Last success",
+  "Last error",
+] as const;
 
 type Editing =
   | { mode: "closed" }
@@ -104,10 +115,6 @@ export function ExportTargetsPage() {
         />
       ) : null}
 
-      <InlineError error={targets.error} />
-      <InlineError error={remove.error} />
-      <InlineError error={toggle.error} />
-      <InlineError error={sendTest.error} />
       {testResult !== null ? (
         <p role={testResult.ok ? "status" : "alert"} className={testResult.ok ? "notice" : "error"}>
           {testResult.ok
@@ -115,31 +122,15 @@ export function ExportTargetsPage() {
             : `Test record failed: ${testResult.error}`}
         </p>
       ) : null}
-      {targets.isPending ? <p className="muted">Loading export targets…</p> : null}
-      {targets.data && targets.data.length === 0 ? (
-        <p className="empty">No export targets yet. Records are kept in this console only.</p>
-      ) : null}
-      {targets.data && targets.data.length > 0 ? (
-        <table aria-label="Export targets">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Kind</th>
-              <th scope="col">URL</th>
-              <th scope="col">Plan</th>
-              <th scope="col">State</th>
-              <th scope="col" className="num">
-                Records sent
-              </th>
-              <th scope="col">Last success</th>
-              <th scope="col">Last error</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {targets.data.map((target) => (
+      <ListStates
+        query={targets}
+        errors={[remove.error, toggle.error, sendTest.error]}
+        loading="Loading export targets…"
+        empty="No export targets yet. Records are kept in this console only."
+      >
+        {(rows) => (
+          <DataTable label="Export targets" columns={targetColumns} actions>
+            {rows.map((target) => (
               <tr key={target.id}>
                 <th scope="row">{target.name}</th>
                 <td>{kindLabels[target.kind]}</td>
@@ -218,9 +209,9 @@ export function ExportTargetsPage() {
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      ) : null}
+          </DataTable>
+        )}
+      </ListStates>
     </section>
   );
 }

@@ -4,11 +4,19 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
-import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
+import { DataTable, ListStates } from "@/features/shell/ResourceList";
 import { hasRole } from "@/features/shell/roles";
 import { useTRPC } from "@/trpc/client";
 import { emptyPlan, type PlanFields, PlanForm } from "./PlanForm";
+
+const planColumns = [
+  "Name",
+  "Description",
+  { label: "Devices", num: true },
+  { label: "Max flows/s", num: true },
+  { label: "Retention", num: true },
+] as const;
 
 type Editing = { mode: "closed" } | { mode: "create" } | { mode: "edit"; id: string; initial: PlanFields };
 
@@ -89,34 +97,15 @@ export function PlansPage() {
         />
       ) : null}
 
-      <InlineError error={plans.error} />
-      <InlineError error={remove.error} />
-      {plans.isPending ? <p className="muted">Loading plans…</p> : null}
-      {plans.data && plans.data.length === 0 ? (
-        <p className="empty">No plans yet. Create one to start enrolling devices.</p>
-      ) : null}
-      {plans.data && plans.data.length > 0 ? (
-        <table aria-label="Plans">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Description</th>
-              <th scope="col" className="num">
-                Devices
-              </th>
-              <th scope="col" className="num">
-                Max flows/s
-              </th>
-              <th scope="col" className="num">
-                Retention
-              </th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {plans.data.map((plan) => (
+      <ListStates
+        query={plans}
+        errors={[remove.error]}
+        loading="Loading plans…"
+        empty="No plans yet. Create one to start enrolling devices."
+      >
+        {(rows) => (
+          <DataTable label="Plans" columns={planColumns} actions>
+            {rows.map((plan) => (
               <tr key={plan.id}>
                 <th scope="row">{plan.name}</th>
                 <td>{plan.description || <span className="muted">—</span>}</td>
@@ -159,9 +148,9 @@ export function PlansPage() {
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      ) : null}
+          </DataTable>
+        )}
+      </ListStates>
     </section>
   );
 }

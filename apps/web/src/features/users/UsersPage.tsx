@@ -4,8 +4,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { type SessionUser, useSessionUser } from "@/features/shell/ConsoleShell";
-import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
+import { DataTable, ListStates } from "@/features/shell/ResourceList";
 import { RoleRequired } from "@/features/shell/RoleRequired";
 import { roleNames, roles } from "@/features/shell/roles";
 import { formatTime } from "@/features/shell/time";
@@ -81,25 +81,10 @@ function UserAdministration() {
         </p>
       ) : null}
 
-      <InlineError error={users.error} />
-      <InlineError error={update.error} />
-      <InlineError error={remove.error} />
-      {users.isPending ? <p className="muted">Loading users…</p> : null}
-      {users.data ? (
-        <table aria-label="Users">
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Name</th>
-              <th scope="col">Role</th>
-              <th scope="col">Last sign-in</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.data.map((user) => (
+      <ListStates query={users} errors={[update.error, remove.error]} loading="Loading users…">
+        {(rows) => (
+          <DataTable label="Users" columns={["Email", "Name", "Role", "Last sign-in"]} actions>
+            {rows.map((user) => (
               <tr key={user.id}>
                 <th scope="row">
                   {user.email}
@@ -157,9 +142,9 @@ function UserAdministration() {
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      ) : null}
+          </DataTable>
+        )}
+      </ListStates>
     </section>
   );
 }
