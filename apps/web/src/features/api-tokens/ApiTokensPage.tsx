@@ -3,6 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
+import { TextField } from "@/features/shell/Form";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
 import { DataTable, ListStates } from "@/features/shell/ResourceList";
@@ -51,15 +52,13 @@ export function ApiTokensPage() {
       ) : null}
 
       <form className="card form inline-form" onSubmit={submit} aria-label="Create API token">
-        <label>
-          Token name
-          <input
-            required
-            value={name}
-            placeholder="e.g. grafana-sync"
-            onChange={(event) => setName(event.target.value)}
-          />
-        </label>
+        <TextField
+          label="Token name"
+          required
+          value={name}
+          placeholder="e.g. grafana-sync"
+          onChange={setName}
+        />
         <button type="submit" className="primary" disabled={create.isPending}>
           Create token
         </button>

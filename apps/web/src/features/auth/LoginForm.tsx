@@ -3,6 +3,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
+import { TextField } from "@/features/shell/Form";
 import { InlineError } from "@/features/shell/InlineError";
 import { useTRPC } from "@/trpc/client";
 import { safeNextPath } from "./nextPath";
@@ -34,28 +35,24 @@ export function LoginForm() {
     <form className="card login" onSubmit={submit} aria-labelledby="login-title">
       <div className="brand">kernflow</div>
       <h1 id="login-title">Sign in</h1>
-      <label>
-        Email
-        <input
-          type="email"
-          name="email"
-          autoComplete="username"
-          required
-          value={email}
-          onChange={(event) => setEmail(event.target.value)}
-        />
-      </label>
-      <label>
-        Password
-        <input
-          type="password"
-          name="password"
-          autoComplete="current-password"
-          required
-          value={password}
-          onChange={(event) => setPassword(event.target.value)}
-        />
-      </label>
+      <TextField
+        label="Email"
+        type="email"
+        name="email"
+        autoComplete="username"
+        required
+        value={email}
+        onChange={setEmail}
+      />
+      <TextField
+        label="Password"
+        type="password"
+        name="password"
+        autoComplete="current-password"
+        required
+        value={password}
+        onChange={setPassword}
+      />
       <InlineError error={login.error} />
       <button type="submit" className="primary" disabled={login.isPending}>
         {login.isPending ? "Signing in…" : "Sign in"}

@@ -1,7 +1,7 @@
 "use client";
 
-import { type FormEvent, useId, useState } from "react";
-import { InlineError } from "@/features/shell/InlineError";
+import { useState } from "react";
+import { FormCard, TextField } from "@/features/shell/Form";
 import { uploadBytecodeFile } from "./upload";
 
 export function BytecodeUploadForm({
@@ -13,15 +13,13 @@ export function BytecodeUploadForm({
   onUploaded: () => Promise<void>;
   onCancel: () => void;
 }) {
-  const titleId = useId();
   const [file, setFile] = useState<File | null>(null);
   const [name, setName] = useState("");
   const [kernelMatch, setKernelMatch] = useState("");
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = async () => {
     if (!file || !csrfToken) return;
     setPending(true);
     setError(null);
@@ -41,8 +39,16 @@ export function BytecodeUploadForm({
   };
 
   return (
-    <form className="card form" onSubmit={submit} aria-labelledby={titleId}>
-      <h2 id={titleId}>Upload bytecode</h2>
+    <FormCard
+      title="Upload bytecode"
+      onSubmit={submit}
+      error={error}
+      submitLabel="Upload"
+      pendingLabel="Uploading…"
+      pending={pending}
+      submitDisabled={!file || !csrfToken}
+      onCancel={onCancel}
+    >
       <p className="muted">
         A BPF object compiled from <code>bpf/</code> with <code>clang -target bpf -g</code> (8 MiB at most).
         It is checked before it is stored: ELF, machine BPF, BTF present, and every program and map the agent
@@ -58,33 +64,20 @@ export function BytecodeUploadForm({
             onChange={(event) => setFile(event.target.files?.[0] ?? null)}
           />
         </label>
-        <label>
-          Name
-          <input
-            value={name}
-            placeholder={file?.name ?? "e.g. kernflow for 5.4 aws"}
-            onChange={(e) => setName(e.target.value)}
-          />
-        </label>
-        <label>
-          Kernel match
-          <input
-            required
-            value={kernelMatch}
-            placeholder="5.4.*-aws or 6.8.0-45-generic"
-            onChange={(event) => setKernelMatch(event.target.value)}
-          />
-        </label>
+        <TextField
+          label="Name"
+          value={name}
+          placeholder={file?.name ?? "e.g. kernflow for 5.4 aws"}
+          onChange={setName}
+        />
+        <TextField
+          label="Kernel match"
+          required
+          value={kernelMatch}
+          placeholder="5.4.*-aws or 6.8.0-45-generic"
+          onChange={setKernelMatch}
+        />
       </div>
-      <InlineError error={error} />
-      <div className="form-actions">
-        <button type="submit" className="primary" disabled={pending || !file || !csrfToken}>
-          {pending ? "Uploading…" : "Upload"}
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
+    </FormCard>
   );
 }

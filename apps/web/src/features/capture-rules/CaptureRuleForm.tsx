@@ -1,8 +1,8 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import { type FormEvent, useId, useState } from "react";
-import { InlineError } from "@/features/shell/InlineError";
+import { useState } from "react";
+import { CountField, FormCard, SelectField, TextField } from "@/features/shell/Form";
 import { useTRPC } from "@/trpc/client";
 import { formatPatterns, parsePatterns } from "./patterns";
 import { RulePreview, type RuleTarget } from "./RulePreview";
@@ -30,7 +30,6 @@ interface Props {
 export function CaptureRuleForm(props: Props) {
   const { title, fixedTarget, ruleId, initial, submitLabel, pending, error, onSubmit, onCancel } = props;
   const trpc = useTRPC();
-  const titleId = useId();
   const plans = useQuery({ ...trpc.plans.list.queryOptions(), enabled: fixedTarget === null });
   const devices = useQuery({ ...trpc.devices.list.queryOptions(), enabled: fixedTarget === null });
   const [scope, setScope] = useState<"plan" | "device">(fixedTarget?.scope ?? "plan");
@@ -53,8 +52,7 @@ export function CaptureRuleForm(props: Props) {
   const includeList = parsePatterns(include);
   const excludeList = parsePatterns(exclude);
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     if (!target) return;
     onSubmit(target, {
       name: name.trim(),
@@ -65,8 +63,16 @@ export function CaptureRuleForm(props: Props) {
   };
 
   return (
-    <form className="card form" onSubmit={submit} aria-labelledby={titleId}>
-      <h2 id={titleId}>{title}</h2>
+    <FormCard
+      title={title}
+      onSubmit={submit}
+      error={error}
+      submitLabel={submitLabel}
+      pendingLabel="Saving…"
+      pending={pending}
+      submitDisabled={!target}
+      onCancel={onCancel}
+    >
       <div className="form-grid">
         {fixedTarget ? (
           <p>
@@ -74,85 +80,54 @@ export function CaptureRuleForm(props: Props) {
           </p>
         ) : (
           <>
-            <label>
-              Applies to
-              <select
-                value={scope}
-                onChange={(event) => {
-                  setScope(event.target.value as "plan" | "device");
-                  setTargetId("");
-                }}
-              >
-                <option value="plan">a plan (all its devices)</option>
-                <option value="device">one device (overrides its plan)</option>
-              </select>
-            </label>
-            <label>
-              {scope === "plan" ? "Plan" : "Device"}
-              <select required value={targetId} onChange={(event) => setTargetId(event.target.value)}>
-                <option value="">Choose…</option>
-                {scope === "plan"
-                  ? plans.data?.map((p) => (
-                      <option key={p.id} value={p.id}>
-                        {p.name}
-                      </option>
-                    ))
-                  : devices.data?.map((d) => (
-                      <option key={d.id} value={d.id}>
-                        {d.name} ({d.planName})
-                      </option>
-                    ))}
-              </select>
-            </label>
+            <SelectField
+              label="Applies to"
+              value={scope}
+              onChange={(value) => {
+                setScope(value as "plan" | "device");
+                setTargetId("");
+              }}
+            >
+              <option value="plan">a plan (all its devices)</option>
+              <option value="device">one device (overrides its plan)</option>
+            </SelectField>
+            <SelectField
+              label={scope === "plan" ? "Plan" : "Device"}
+              required
+              value={targetId}
+              onChange={setTargetId}
+            >
+              <option value="">Choose…</option>
+              {scope === "plan"
+                ? plans.data?.map((p) => (
+                    <option key={p.id} value={p.id}>
+                      {p.name}
+                    </option>
+                  ))
+                : devices.data?.map((d) => (
+                    <option key={d.id} value={d.id}>
+                      {d.name} ({d.planName})
+                    </option>
+                  ))}
+            </SelectField>
           </>
         )}
-        <label>
-          Rule name
-          <input required value={name} onChange={(event) => setName(event.target.value)} />
-        </label>
-        <label>
-          Include interfaces
-          <input
-            required
-            value={include}
-            placeholder="eth0, cali*, tun*"
-            onChange={(event) => setInclude(event.target.value)}
-          />
-        </label>
-        <label>
-          Exclude interfaces
-          <input
-            value={exclude}
-            placeholder="lo, veth*"
-            onChange={(event) => setExclude(event.target.value)}
-          />
-        </label>
-        <label>
-          Sample 1 packet in
-          <input
-            type="number"
-            min={1}
-            step={1}
-            required
-            value={sampleRate}
-            onChange={(event) => setSampleRate(event.target.value)}
-          />
-        </label>
+        <TextField label="Rule name" required value={name} onChange={setName} />
+        <TextField
+          label="Include interfaces"
+          required
+          value={include}
+          placeholder="eth0, cali*, tun*"
+          onChange={setInclude}
+        />
+        <TextField label="Exclude interfaces" value={exclude} placeholder="lo, veth*" onChange={setExclude} />
+        <CountField label="Sample 1 packet in" required value={sampleRate} onChange={setSampleRate} />
       </div>
       <p className="muted">
         Globs only: <code>*</code> any run, <code>?</code> one character, <code>[0-3]</code> a set. Separate
         patterns with commas.
       </p>
       <RulePreview target={target} include={includeList} exclude={excludeList} ruleId={ruleId} />
-      <InlineError error={error} />
-      <div className="form-actions">
-        <button type="submit" className="primary" disabled={pending || !target}>
-          {pending ? "Saving…" : submitLabel}
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
+    </FormCard>
   );
 }

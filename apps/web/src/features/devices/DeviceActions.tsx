@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
 import { ConfirmActions } from "@/features/shell/ConfirmActions";
+import { SelectField, TextField } from "@/features/shell/Form";
 import { InlineError } from "@/features/shell/InlineError";
 import { useTRPC } from "@/trpc/client";
 
@@ -50,10 +51,7 @@ export function DeviceActions({ device }: Props) {
     <section className="card" aria-labelledby="device-actions-title">
       <h2 id="device-actions-title">Manage</h2>
       <form className="inline-form" onSubmit={submitRename} aria-label="Rename device">
-        <label>
-          Device name
-          <input required value={name} onChange={(e) => setName(e.target.value)} />
-        </label>
+        <TextField label="Device name" required value={name} onChange={setName} />
         <button type="submit" disabled={rename.isPending || name.trim() === device.name}>
           Rename
         </button>
@@ -61,22 +59,20 @@ export function DeviceActions({ device }: Props) {
       <InlineError error={rename.error} />
 
       <div className="inline-form">
-        <label>
-          Plan
-          <select
-            value={planId}
-            onChange={(e) => {
-              setPlanId(e.target.value);
-              setConfirming(null);
-            }}
-          >
-            {(plans.data ?? []).map((plan) => (
-              <option key={plan.id} value={plan.id}>
-                {plan.name} ({plan.deviceCount} / {plan.maxDevices} devices)
-              </option>
-            ))}
-          </select>
-        </label>
+        <SelectField
+          label="Plan"
+          value={planId}
+          onChange={(value) => {
+            setPlanId(value);
+            setConfirming(null);
+          }}
+        >
+          {(plans.data ?? []).map((plan) => (
+            <option key={plan.id} value={plan.id}>
+              {plan.name} ({plan.deviceCount} / {plan.maxDevices} devices)
+            </option>
+          ))}
+        </SelectField>
         {confirming === "move" ? (
           <>
             <button

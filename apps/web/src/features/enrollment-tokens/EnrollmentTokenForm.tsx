@@ -1,7 +1,8 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import { type FormEvent, useId, useState } from "react";
+import { useState } from "react";
+import { CountField, FormCard, SelectField, TextField } from "@/features/shell/Form";
 import { InlineError } from "@/features/shell/InlineError";
 import { useTRPC } from "@/trpc/client";
 
@@ -26,7 +27,6 @@ interface Props {
 // Numbers stay typed text until submit (clearing a field must not make it 0); the API validates them.
 export function EnrollmentTokenForm({ pending, error, onSubmit, onCancel }: Props) {
   const trpc = useTRPC();
-  const titleId = useId();
   const plans = useQuery(trpc.plans.list.queryOptions());
   const [name, setName] = useState("");
   const [planId, setPlanId] = useState("");
@@ -37,8 +37,7 @@ export function EnrollmentTokenForm({ pending, error, onSubmit, onCancel }: Prop
   const [maxUses, setMaxUses] = useState("1");
   const chosenPlan = planId || plans.data?.[0]?.id || "";
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () =>
     onSubmit({
       name: name.trim(),
       planId: chosenPlan,
@@ -47,89 +46,52 @@ export function EnrollmentTokenForm({ pending, error, onSubmit, onCancel }: Prop
       expiresInHours: Number(expiresInHours),
       maxUses: naming === "fixed" ? 1 : Number(maxUses),
     });
-  };
 
   return (
-    <form className="card form" onSubmit={submit} aria-labelledby={titleId}>
-      <h2 id={titleId}>New enrollment token</h2>
+    <FormCard
+      title="New enrollment token"
+      onSubmit={submit}
+      error={error}
+      submitLabel="Create token"
+      pending={pending}
+      submitDisabled={!chosenPlan}
+      onCancel={onCancel}
+    >
       <InlineError error={plans.error} />
       {plans.data && plans.data.length === 0 ? (
         <p className="notice">Create a plan first: every device enrolls into a plan.</p>
       ) : null}
       <div className="form-grid">
-        <label>
-          Token name
-          <input required value={name} placeholder="e.g. rack 12" onChange={(e) => setName(e.target.value)} />
-        </label>
-        <label>
-          Plan
-          <select required value={chosenPlan} onChange={(e) => setPlanId(e.target.value)}>
-            {(plans.data ?? []).map((plan) => (
-              <option key={plan.id} value={plan.id}>
-                {plan.name} ({plan.deviceCount} / {plan.maxDevices} devices)
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Device names
-          <select value={naming} onChange={(e) => setNaming(e.target.value as Naming)}>
-            <option value="hostname">the host's name</option>
-            <option value="prefix">a prefix + the host's name</option>
-            <option value="fixed">one fixed name (one host)</option>
-          </select>
-        </label>
+        <TextField label="Token name" required value={name} placeholder="e.g. rack 12" onChange={setName} />
+        <SelectField label="Plan" required value={chosenPlan} onChange={setPlanId}>
+          {(plans.data ?? []).map((plan) => (
+            <option key={plan.id} value={plan.id}>
+              {plan.name} ({plan.deviceCount} / {plan.maxDevices} devices)
+            </option>
+          ))}
+        </SelectField>
+        <SelectField label="Device names" value={naming} onChange={(value) => setNaming(value as Naming)}>
+          <option value="hostname">the host's name</option>
+          <option value="prefix">a prefix + the host's name</option>
+          <option value="fixed">one fixed name (one host)</option>
+        </SelectField>
         {naming === "fixed" ? (
-          <label>
-            Device name
-            <input required value={deviceName} onChange={(e) => setDeviceName(e.target.value)} />
-          </label>
+          <TextField label="Device name" required value={deviceName} onChange={setDeviceName} />
         ) : null}
         {naming === "prefix" ? (
-          <label>
-            Name prefix
-            <input
-              required
-              value={namePrefix}
-              placeholder="e.g. rack12-"
-              onChange={(e) => setNamePrefix(e.target.value)}
-            />
-          </label>
-        ) : null}
-        <label>
-          Expires in (hours)
-          <input
-            type="number"
-            min={1}
-            step={1}
+          <TextField
+            label="Name prefix"
             required
-            value={expiresInHours}
-            onChange={(e) => setExpiresInHours(e.target.value)}
+            value={namePrefix}
+            placeholder="e.g. rack12-"
+            onChange={setNamePrefix}
           />
-        </label>
+        ) : null}
+        <CountField label="Expires in (hours)" required value={expiresInHours} onChange={setExpiresInHours} />
         {naming === "fixed" ? null : (
-          <label>
-            Maximum uses
-            <input
-              type="number"
-              min={1}
-              step={1}
-              required
-              value={maxUses}
-              onChange={(e) => setMaxUses(e.target.value)}
-            />
-          </label>
+          <CountField label="Maximum uses" required value={maxUses} onChange={setMaxUses} />
         )}
       </div>
-      <InlineError error={error} />
-      <div className="form-actions">
-        <button type="submit" className="primary" disabled={pending || !chosenPlan}>
-          Create token
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
+    </FormCard>
   );
 }

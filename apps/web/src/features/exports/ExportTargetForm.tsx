@@ -1,7 +1,7 @@
 "use client";
 
-import { type FormEvent, useId, useState } from "react";
-import { InlineError } from "@/features/shell/InlineError";
+import { useState } from "react";
+import { CountField, FormCard, SelectField, TextField } from "@/features/shell/Form";
 
 export type ExportKind = "ipfix_udp" | "ipfix_tcp" | "nats";
 
@@ -57,7 +57,6 @@ export function ExportTargetForm({
   onSubmit,
   onCancel,
 }: ExportTargetFormProps) {
-  const titleId = useId();
   const [name, setName] = useState(initial.name);
   const [kind, setKind] = useState<ExportKind>(initial.kind);
   const [url, setUrl] = useState(initial.url);
@@ -73,8 +72,7 @@ export function ExportTargetForm({
     setKind(next);
   };
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () =>
     onSubmit({
       name: name.trim(),
       kind,
@@ -83,66 +81,46 @@ export function ExportTargetForm({
       planId: planId === "" ? null : planId,
       enterpriseId: enterpriseId.trim() === "" ? null : Number(enterpriseId),
     });
-  };
 
   return (
-    <form className="card form" onSubmit={submit} aria-labelledby={titleId}>
-      <h2 id={titleId}>{title}</h2>
+    <FormCard
+      title={title}
+      onSubmit={submit}
+      error={error}
+      submitLabel={submitLabel}
+      pendingLabel="Saving…"
+      pending={pending}
+      onCancel={onCancel}
+    >
       <div className="form-grid">
-        <label>
-          Target name
-          <input required value={name} onChange={(event) => setName(event.target.value)} />
-        </label>
-        <label>
-          Kind
-          <select value={kind} onChange={(event) => changeKind(event.target.value as ExportKind)}>
-            {(Object.keys(kindLabels) as ExportKind[]).map((k) => (
-              <option key={k} value={k}>
-                {kindLabels[k]}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          URL
-          <input required value={url} onChange={(event) => setUrl(event.target.value)} />
-        </label>
-        <label>
-          Plan
-          <select value={planId} onChange={(event) => setPlanId(event.target.value)}>
-            <option value="">All plans</option>
-            {plans.map((plan) => (
-              <option key={plan.id} value={plan.id}>
-                {plan.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Private enterprise number
-          <input
-            type="number"
-            min={1}
-            step={1}
-            placeholder="default (placeholder 4294967040)"
-            value={enterpriseId}
-            onChange={(event) => setEnterpriseId(event.target.value)}
-          />
-        </label>
+        <TextField label="Target name" required value={name} onChange={setName} />
+        <SelectField label="Kind" value={kind} onChange={(value) => changeKind(value as ExportKind)}>
+          {(Object.keys(kindLabels) as ExportKind[]).map((k) => (
+            <option key={k} value={k}>
+              {kindLabels[k]}
+            </option>
+          ))}
+        </SelectField>
+        <TextField label="URL" required value={url} onChange={setUrl} />
+        <SelectField label="Plan" value={planId} onChange={setPlanId}>
+          <option value="">All plans</option>
+          {plans.map((plan) => (
+            <option key={plan.id} value={plan.id}>
+              {plan.name}
+            </option>
+          ))}
+        </SelectField>
+        <CountField
+          label="Private enterprise number"
+          placeholder="default (placeholder 4294967040)"
+          value={enterpriseId}
+          onChange={setEnterpriseId}
+        />
         <label className="checkbox">
           <input type="checkbox" checked={enabled} onChange={(event) => setEnabled(event.target.checked)} />
           Enabled
         </label>
       </div>
-      <InlineError error={error} />
-      <div className="form-actions">
-        <button type="submit" className="primary" disabled={pending}>
-          {pending ? "Saving…" : submitLabel}
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
+    </FormCard>
   );
 }

@@ -1,7 +1,7 @@
 "use client";
 
-import { type FormEvent, useId, useState } from "react";
-import { InlineError } from "@/features/shell/InlineError";
+import { useState } from "react";
+import { CountField, FormCard, TextField } from "@/features/shell/Form";
 
 export interface PlanFields {
   name: string;
@@ -29,18 +29,14 @@ interface PlanFormProps {
   onCancel: () => void;
 }
 
-// Numbers are kept as typed text until submit so that clearing a field to retype it does not turn it
-// into 0; the API validates the values.
 export function PlanForm({ title, initial, submitLabel, pending, error, onSubmit, onCancel }: PlanFormProps) {
-  const titleId = useId();
   const [name, setName] = useState(initial.name);
   const [description, setDescription] = useState(initial.description);
   const [maxDevices, setMaxDevices] = useState(String(initial.maxDevices));
   const [maxFlowsPerSecond, setMaxFlowsPerSecond] = useState(String(initial.maxFlowsPerSecond));
   const [retentionDays, setRetentionDays] = useState(String(initial.retentionDays));
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () =>
     onSubmit({
       name: name.trim(),
       description: description.trim(),
@@ -48,63 +44,29 @@ export function PlanForm({ title, initial, submitLabel, pending, error, onSubmit
       maxFlowsPerSecond: Number(maxFlowsPerSecond),
       retentionDays: Number(retentionDays),
     });
-  };
 
   return (
-    <form className="card form" onSubmit={submit} aria-labelledby={titleId}>
-      <h2 id={titleId}>{title}</h2>
+    <FormCard
+      title={title}
+      onSubmit={submit}
+      error={error}
+      submitLabel={submitLabel}
+      pendingLabel="Saving…"
+      pending={pending}
+      onCancel={onCancel}
+    >
       <div className="form-grid">
-        <label>
-          Plan name
-          <input required value={name} onChange={(event) => setName(event.target.value)} />
-        </label>
-        <label>
-          Description
-          <input value={description} onChange={(event) => setDescription(event.target.value)} />
-        </label>
-        <label>
-          Max devices
-          <input
-            type="number"
-            min={1}
-            step={1}
-            required
-            value={maxDevices}
-            onChange={(event) => setMaxDevices(event.target.value)}
-          />
-        </label>
-        <label>
-          Max flows per second
-          <input
-            type="number"
-            min={1}
-            step={1}
-            required
-            value={maxFlowsPerSecond}
-            onChange={(event) => setMaxFlowsPerSecond(event.target.value)}
-          />
-        </label>
-        <label>
-          Retention (days)
-          <input
-            type="number"
-            min={1}
-            step={1}
-            required
-            value={retentionDays}
-            onChange={(event) => setRetentionDays(event.target.value)}
-          />
-        </label>
+        <TextField label="Plan name" required value={name} onChange={setName} />
+        <TextField label="Description" value={description} onChange={setDescription} />
+        <CountField label="Max devices" required value={maxDevices} onChange={setMaxDevices} />
+        <CountField
+          label="Max flows per second"
+          required
+          value={maxFlowsPerSecond}
+          onChange={setMaxFlowsPerSecond}
+        />
+        <CountField label="Retention (days)" required value={retentionDays} onChange={setRetentionDays} />
       </div>
-      <InlineError error={error} />
-      <div className="form-actions">
-        <button type="submit" className="primary" disabled={pending}>
-          {pending ? "Saving…" : submitLabel}
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
+    </FormCard>
   );
 }

@@ -2,6 +2,7 @@
 
 import { useMutation } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
+import { TextField } from "@/features/shell/Form";
 import { InlineError } from "@/features/shell/InlineError";
 import { useTRPC } from "@/trpc/client";
 
@@ -28,16 +29,14 @@ export function ResetPasswordForm({ user, onDone, onCancel }: ResetPasswordFormP
       <h2 id="reset-title">New password for {user.email}</h2>
       <p className="muted">This also unlocks the account and signs the user out everywhere.</p>
       <div className="inline-form">
-        <label>
-          New password
-          <input
-            type="password"
-            autoComplete="new-password"
-            required
-            value={password}
-            onChange={(event) => setPassword(event.target.value)}
-          />
-        </label>
+        <TextField
+          label="New password"
+          type="password"
+          autoComplete="new-password"
+          required
+          value={password}
+          onChange={setPassword}
+        />
         <button type="submit" className="primary" disabled={reset.isPending}>
           Set password
         </button>
