@@ -6,6 +6,7 @@ import { DeviceFlowsMiniChart } from "@/features/flows/DeviceFlowsMiniChart";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
+import { DataTable } from "@/features/shell/ResourceList";
 import { hasRole } from "@/features/shell/roles";
 import { formatTime } from "@/features/shell/time";
 import { useTRPC } from "@/trpc/client";
@@ -108,26 +109,17 @@ export function DeviceDetailPage({ id }: { id: string }) {
           {interfaces.length === 0 ? (
             <p className="empty">The agent has not reported any interface yet.</p>
           ) : (
-            <table aria-label="Interfaces">
-              <thead>
-                <tr>
-                  <th scope="col">Interface</th>
-                  <th scope="col">Matched by the rule</th>
-                  <th scope="col">Attached</th>
+            <DataTable label="Interfaces" columns={["Interface", "Matched by the rule", "Attached"]}>
+              {interfaces.map((name) => (
+                <tr key={name} data-interface={name}>
+                  <th scope="row">
+                    <code>{name}</code>
+                  </th>
+                  <td>{device.interfacesMatched.includes(name) ? "yes" : "no"}</td>
+                  <td>{device.interfacesAttached.includes(name) ? "attached" : "—"}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {interfaces.map((name) => (
-                  <tr key={name} data-interface={name}>
-                    <th scope="row">
-                      <code>{name}</code>
-                    </th>
-                    <td>{device.interfacesMatched.includes(name) ? "yes" : "no"}</td>
-                    <td>{device.interfacesAttached.includes(name) ? "attached" : "—"}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           )}
         </section>
       </div>
