@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { flowRecordSchema } from "./flow-record";
+import { parseNatsFlowUrl } from "./flow-stream";
 
 /**
  * The agent protocol (CONTRACTS.md §3, "/api/agent/"): what a capture agent (or an aggregator acting for
@@ -74,6 +75,50 @@ export const sinkConfigSchema = z
 export type SinkConfig = z.infer<typeof sinkConfigSchema>;
 
 /** The configuration the console wants a device to run. Its hash is computed by the console. */
+/**
+ * Where an agent sends its flow batches: the console itself (default), an aggregator (`http(s)://HOST:PORT`,
+ * same protocol as the console), or NATS JetStream (`nats://HOST:PORT/SUBJECT`, format: flow-stream.ts,
+ * falling back to the console over HTTP while NATS is away).
+ */
+export const flowDestinationSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("console") }).strict(),
+  z.object({ kind: z.literal("aggregator"), url: z.url({ protocol: /^https?$/ }) }).strict(),
+  z
+    .object({
+      kind: z.literal("nats"),
+      url: z.string().refine(isNatsFlowUrl, "expected nats://HOST:PORT/SUBJECT"),
+    })
+    .strict(),
+]);
+export type FlowDestination = z.infer<typeof flowDestinationSchema>;
+
+function isNatsFlowUrl(text: string): boolean {
+  try {
+    parseNatsFlowUrl(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The expected forms of a plan's flow destination, for messages that reject one. */
+export const FLOW_DESTINATION_FORMS =
+  "empty (the console), http(s)://HOST:PORT (an aggregator) or nats://HOST:PORT/SUBJECT (NATS JetStream)";
+
+/**
+ * A plan's flow destination as the console stores it (null or a URL) → the desired config's form; throws
+ * a message naming the expected forms for anything else.
+ */
+export function flowDestinationFromUrl(url: string | null): FlowDestination {
+  if (url === null || url.trim() === "") return { kind: "console" };
+  const text = url.trim();
+  const kind = text.startsWith("nats://") ? "nats" : "aggregator";
+  const parsed = flowDestinationSchema.safeParse({ kind, url: text });
+  if (!parsed.success)
+    throw new Error(`"${text}" is not a flow destination; expected ${FLOW_DESTINATION_FORMS}`);
+  return parsed.data;
+}
+
 export const desiredConfigSchema = z
   .object({
     capture: z
@@ -86,15 +131,16 @@ export const desiredConfigSchema = z
       .strict(),
     /** The bytecode chosen for the agent's kernel; null = use the object the agent ships with. */
     bytecode: z
-      .object({ sha256: sha256Hex, name: z.string(), size: z.number().int().positive(), kernel_match: z.string() })
+      .object({
+        sha256: sha256Hex,
+        name: z.string(),
+        size: z.number().int().positive(),
+        kernel_match: z.string(),
+      })
       .strict()
       .nullable(),
     sinks: z.array(sinkConfigSchema),
-    /** Where flow batches go: the console itself (default) or an aggregator (`http://HOST:PORT`). */
-    flow_destination: z.discriminatedUnion("kind", [
-      z.object({ kind: z.literal("console") }).strict(),
-      z.object({ kind: z.literal("aggregator"), url: z.url() }).strict(),
-    ]),
+    flow_destination: flowDestinationSchema,
   })
   .strict();
 export type DesiredConfig = z.infer<typeof desiredConfigSchema>;
