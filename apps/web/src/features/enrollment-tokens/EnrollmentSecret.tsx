@@ -1,6 +1,6 @@
 "use client";
 
-import { CopyButton } from "@/features/api-tokens/TokenSecret";
+import { CopyRow, SecretOnce } from "@/features/shell/SecretOnce";
 
 interface EnrollmentSecretProps {
   name: string;
@@ -9,45 +9,25 @@ interface EnrollmentSecretProps {
   onDismiss: () => void;
 }
 
-function CommandRow({ label, text, rows = 2 }: { label: string; text: string; rows?: number }) {
-  return (
-    <div className="secret-row">
-      <textarea readOnly rows={rows} aria-label={label} value={text} onFocus={(e) => e.target.select()} />
-      <CopyButton text={text} label={`Copy ${label}`} />
-    </div>
-  );
-}
-
-// Shown right after creation: the API returns the secret (and the commands that contain it) only once.
+// The commands contain the secret, so they too are shown only this once.
 export function EnrollmentSecret({ name, secret, commands, onDismiss }: EnrollmentSecretProps) {
   return (
-    <section className="card secret" aria-labelledby="enrollment-secret-title">
-      <h2 id="enrollment-secret-title">Enrollment token “{name}” created</h2>
-      <p>Copy the token or a command now. It is shown only once and cannot be retrieved later.</p>
-      <div className="secret-row">
-        <input
-          readOnly
-          aria-label="Enrollment token secret"
-          value={secret}
-          onFocus={(event) => event.target.select()}
-        />
-        <CopyButton text={secret} label="Copy enrollment token secret" />
-      </div>
+    <SecretOnce
+      title={<>Enrollment token “{name}” created</>}
+      intro="Copy the token or a command now. It is shown only once and cannot be retrieved later."
+      onDismiss={onDismiss}
+    >
+      <CopyRow label="Enrollment token secret" text={secret} copyLabel="Copy enrollment token secret" />
       <h3>On a host (as root, from the kernflow checkout)</h3>
-      <CommandRow label="host enroll command" text={commands.host} />
+      <CopyRow label="host enroll command" text={commands.host} rows={2} />
       <h3>On Kubernetes</h3>
       <p className="muted">Create the Secret the agent DaemonSet reads:</p>
-      <CommandRow label="kubectl secret command" text={commands.kubernetesSecret} />
+      <CopyRow label="kubectl secret command" text={commands.kubernetesSecret} rows={2} />
       <p className="muted">
         Or, with the kustomization in <code>deploy/kubernetes</code>, write the file its secretGenerator
         reads:
       </p>
-      <CommandRow label="kustomize command" text={commands.kustomizeFile} />
-      <div className="form-actions">
-        <button type="button" onClick={onDismiss}>
-          I have stored it
-        </button>
-      </div>
-    </section>
+      <CopyRow label="kustomize command" text={commands.kustomizeFile} rows={2} />
+    </SecretOnce>
   );
 }
