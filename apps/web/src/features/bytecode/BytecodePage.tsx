@@ -147,6 +147,12 @@ export function BytecodePage() {
                       pending={remove.isPending}
                       onConfirm={() => remove.mutate({ id: b.id, force: false })}
                       onKeep={() => setConfirmingDelete(null)}
+                      askLabel={`Delete bytecode ${b.name}`}
+                      askText="Delete"
+                      onAsk={() => {
+                        remove.reset();
+                        setConfirmingDelete(b.id);
+                      }}
                     >
                       <button
                         type="button"
@@ -157,16 +163,6 @@ export function BytecodePage() {
                         }}
                       >
                         Kernel match
-                      </button>
-                      <button
-                        type="button"
-                        aria-label={`Delete bytecode ${b.name}`}
-                        onClick={() => {
-                          remove.reset();
-                          setConfirmingDelete(b.id);
-                        }}
-                      >
-                        Delete
                       </button>
                     </ConfirmActions>
                   ) : null}

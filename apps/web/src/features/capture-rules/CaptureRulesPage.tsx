@@ -82,6 +82,12 @@ export function CaptureRulesPage() {
                   pending={remove.isPending}
                   onConfirm={() => remove.mutate({ id: rule.id })}
                   onKeep={() => setConfirmingDelete(null)}
+                  askLabel={`Delete rule ${rule.name}`}
+                  askText="Delete"
+                  onAsk={() => {
+                    remove.reset();
+                    setConfirmingDelete(rule.id);
+                  }}
                 >
                   <button
                     type="button"
@@ -100,16 +106,6 @@ export function CaptureRulesPage() {
                     }}
                   >
                     Edit
-                  </button>
-                  <button
-                    type="button"
-                    aria-label={`Delete rule ${rule.name}`}
-                    onClick={() => {
-                      remove.reset();
-                      setConfirmingDelete(rule.id);
-                    }}
-                  >
-                    Delete
                   </button>
                 </ConfirmActions>
               ) : null}

@@ -103,11 +103,10 @@ export function DeviceActions({ device }: Props) {
           pending={remove.isPending}
           onConfirm={() => remove.mutate({ id: device.id })}
           onKeep={() => setConfirming(null)}
-        >
-          <button type="button" className="danger" onClick={() => setConfirming("delete")}>
-            Delete (unenroll)
-          </button>
-        </ConfirmActions>
+          askText="Delete (unenroll)"
+          askDanger
+          onAsk={() => setConfirming("delete")}
+        />
       </div>
       <InlineError error={remove.error} />
     </section>

@@ -145,16 +145,11 @@ function EnrollmentTokens() {
                       pending={revoke.isPending}
                       onConfirm={() => revoke.mutate({ id: token.id })}
                       onKeep={() => setConfirmingRevoke(null)}
-                    >
-                      <button
-                        type="button"
-                        className="danger"
-                        aria-label={`Revoke token ${token.name}`}
-                        onClick={() => setConfirmingRevoke(token.id)}
-                      >
-                        Revoke
-                      </button>
-                    </ConfirmActions>
+                      askLabel={`Revoke token ${token.name}`}
+                      askText="Revoke"
+                      askDanger
+                      onAsk={() => setConfirmingRevoke(token.id)}
+                    />
                   )}
                 </td>
               </tr>

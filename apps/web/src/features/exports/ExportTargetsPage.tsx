@@ -164,6 +164,12 @@ export function ExportTargetsPage() {
                       pending={remove.isPending}
                       onConfirm={() => remove.mutate({ id: target.id })}
                       onKeep={() => setConfirmingDelete(null)}
+                      askLabel={`Delete export target ${target.name}`}
+                      askText="Delete"
+                      onAsk={() => {
+                        remove.reset();
+                        setConfirmingDelete(target.id);
+                      }}
                     >
                       <button
                         type="button"
@@ -193,16 +199,6 @@ export function ExportTargetsPage() {
                         }}
                       >
                         Edit
-                      </button>
-                      <button
-                        type="button"
-                        aria-label={`Delete export target ${target.name}`}
-                        onClick={() => {
-                          remove.reset();
-                          setConfirmingDelete(target.id);
-                        }}
-                      >
-                        Delete
                       </button>
                     </ConfirmActions>
                   ) : null}

@@ -122,6 +122,12 @@ export function PlansPage() {
                       pending={remove.isPending}
                       onConfirm={() => remove.mutate({ id: plan.id })}
                       onKeep={() => setConfirmingDelete(null)}
+                      askLabel={`Delete plan ${plan.name}`}
+                      askText="Delete"
+                      onAsk={() => {
+                        remove.reset();
+                        setConfirmingDelete(plan.id);
+                      }}
                     >
                       <button
                         type="button"
@@ -132,16 +138,6 @@ export function PlansPage() {
                         }}
                       >
                         Edit
-                      </button>
-                      <button
-                        type="button"
-                        aria-label={`Delete plan ${plan.name}`}
-                        onClick={() => {
-                          remove.reset();
-                          setConfirmingDelete(plan.id);
-                        }}
-                      >
-                        Delete
                       </button>
                     </ConfirmActions>
                   ) : null}

@@ -1,9 +1,17 @@
 import type { ReactNode } from "react";
 
 interface ConfirmActionsProps {
-  /** True once the user asked for the destructive action: the row's other actions give way to the confirmation. */
+  /** True once the user asked for the destructive action: the other actions give way to the confirmation. */
   confirming: boolean;
-  /** Accessible name of the confirm button, naming what it acts on (e.g. "Confirm deleting plan lab"). */
+  /** Accessible name of the button that asks, naming what it acts on (e.g. "Delete plan lab"). */
+  askLabel?: string;
+  /** Visible text of the button that asks, e.g. "Delete". */
+  askText: string;
+  /** Shows the asking button as dangerous already (revoking, unenrolling). */
+  askDanger?: boolean;
+  /** Called by the asking button: the page sets `confirming` (and clears the action's last error). */
+  onAsk: () => void;
+  /** Accessible name of the confirm button (e.g. "Confirm deleting plan lab"). */
   confirmLabel: string;
   /** Visible text of the confirm button. */
   confirmText?: string;
@@ -12,13 +20,17 @@ interface ConfirmActionsProps {
   pending: boolean;
   onConfirm: () => void;
   onKeep: () => void;
-  /** The actions shown while not confirming, among them the one that sets `confirming`. */
+  /** Other actions, shown before the asking button while not confirming. */
   children?: ReactNode;
 }
 
 // Destructive actions are asked twice: the first click only swaps the actions for "Confirm …" and "Keep".
 export function ConfirmActions({
   confirming,
+  askLabel,
+  askText,
+  askDanger = false,
+  onAsk,
   confirmLabel,
   confirmText = "Confirm delete",
   warning,
@@ -27,7 +39,21 @@ export function ConfirmActions({
   onKeep,
   children,
 }: ConfirmActionsProps) {
-  if (!confirming) return <>{children}</>;
+  if (!confirming) {
+    return (
+      <>
+        {children}
+        <button
+          type="button"
+          className={askDanger ? "danger" : undefined}
+          aria-label={askLabel}
+          onClick={onAsk}
+        >
+          {askText}
+        </button>
+      </>
+    );
+  }
   return (
     <>
       {warning ? <span>{warning}</span> : null}

@@ -126,18 +126,13 @@ function UserAdministration() {
                       pending={remove.isPending}
                       onConfirm={() => remove.mutate({ id: user.id })}
                       onKeep={() => setConfirmingDelete(null)}
-                    >
-                      <button
-                        type="button"
-                        aria-label={`Delete user ${user.email}`}
-                        onClick={() => {
-                          remove.reset();
-                          setConfirmingDelete(user.id);
-                        }}
-                      >
-                        Delete
-                      </button>
-                    </ConfirmActions>
+                      askLabel={`Delete user ${user.email}`}
+                      askText="Delete"
+                      onAsk={() => {
+                        remove.reset();
+                        setConfirmingDelete(user.id);
+                      }}
+                    />
                   )}
                 </td>
               </tr>
