@@ -5,6 +5,7 @@ import {
   buildDesiredConfig,
   type DesiredConfigWithHash,
   sharedBytecodeFor,
+  sharedFlowDestinationFor,
   sharedSinksFor,
 } from "./desired-config";
 
@@ -101,11 +102,12 @@ async function loadMany(db: Db, ids: string[]): Promise<Map<string, DeviceConfig
         exclude: [...DEFAULT_CAPTURE_RULE.exclude],
         sampleRate: DEFAULT_CAPTURE_RULE.sampleRate,
       };
-      const [bytecode, sinks] = await Promise.all([
+      const [bytecode, sinks, flowDestination] = await Promise.all([
         sharedBytecodeFor(db, device.kernelRelease),
         sharedSinksFor(db, device.planId),
+        sharedFlowDestinationFor(db, device.planId),
       ]);
-      out.set(device.id, { device, desired: buildDesiredConfig({ rule, bytecode, sinks }) });
+      out.set(device.id, { device, desired: buildDesiredConfig({ rule, bytecode, sinks, flowDestination }) });
     }),
   );
   return out;

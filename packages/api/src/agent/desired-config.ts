@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { DesiredConfig, SinkConfig } from "@kernflow/protocol";
+import { type DesiredConfig, flowDestinationFromUrl, type SinkConfig } from "@kernflow/protocol";
 import type { Db, Tx } from "../db";
 import { type ChosenBytecode, chooseBytecode } from "../services/bytecode";
 import { onConfigChange } from "./config-bus";
@@ -88,13 +88,20 @@ export interface DesiredConfigParts {
   rule: { include: string[]; exclude: string[]; sampleRate: number };
   bytecode: ChosenBytecode | null;
   sinks: SinkConfig[];
+  /** The plan's flow destination as stored (null = the console). */
+  flowDestination: string | null;
 }
 
 /**
  * What the console wants a device to run: its effective capture rule, the bytecode chosen for its kernel,
- * the export sinks of its plan, and the default interval; with the SHA-256 of its canonical JSON.
+ * the export sinks and flow destination of its plan, and the default interval; with the SHA-256 of its canonical JSON.
  */
-export function buildDesiredConfig({ rule, bytecode, sinks }: DesiredConfigParts): DesiredConfigWithHash {
+export function buildDesiredConfig({
+  rule,
+  bytecode,
+  sinks,
+  flowDestination,
+}: DesiredConfigParts): DesiredConfigWithHash {
   const config: DesiredConfig = {
     capture: {
       include: rule.include,
@@ -111,7 +118,7 @@ export function buildDesiredConfig({ rule, bytecode, sinks }: DesiredConfigParts
         }
       : null,
     sinks,
-    flow_destination: { kind: "console" },
+    flow_destination: flowDestinationFromUrl(flowDestination),
   };
   return { config, hash: hashDesiredConfig(config) };
 }
@@ -133,4 +140,12 @@ export function sharedBytecodeIdFor(db: Db | Tx, sha256: string): Promise<string
 /** The sinks of a plan, shared by every device of the plan until the next change. */
 export function sharedSinksFor(db: Db | Tx, planId: string): Promise<SinkConfig[]> {
   return shared(db, `sinks:${planId}`, () => sinksFor(db, planId));
+}
+
+/** The flow destination of a plan (null = the console), shared by its devices until the next change. */
+export function sharedFlowDestinationFor(db: Db | Tx, planId: string): Promise<string | null> {
+  return shared(db, `flow-destination:${planId}`, async () => {
+    const plan = await db.plan.findUnique({ where: { id: planId }, select: { flowDestination: true } });
+    return plan?.flowDestination ?? null;
+  });
 }

@@ -1,3 +1,4 @@
+import { announceConfigChange } from "../agent/config-bus";
 import type { Db, Tx } from "../db";
 import { isUniqueViolation } from "../db";
 import { ConflictError, InvalidInputError, NotFoundError } from "../errors";
@@ -11,6 +12,8 @@ export interface PlanView {
   maxDevices: number;
   maxFlowsPerSecond: number;
   retentionDays: number;
+  /** null = the console; else an aggregator (http(s)://) or NATS JetStream (nats://) URL. */
+  flowDestination: string | null;
   deviceCount: number;
   createdAt: Date;
   updatedAt: Date;
@@ -22,6 +25,7 @@ export interface PlanFields {
   maxDevices: number;
   maxFlowsPerSecond: number;
   retentionDays: number;
+  flowDestination?: string | null;
 }
 
 const planWithCount = { _count: { select: { devices: true } } } as const;
@@ -87,7 +91,11 @@ export async function updatePlan(
       });
       return after;
     }),
-  );
+  ).then((after) => {
+    // After the commit: the plan's agents are woken with a config that sends their flows elsewhere.
+    if (changes.flowDestination !== undefined) announceConfigChange({ planIds: [id] });
+    return after;
+  });
 }
 
 export async function deletePlan(db: Db, actor: Actor, id: string): Promise<PlanView> {

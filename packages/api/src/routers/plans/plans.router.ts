@@ -25,7 +25,11 @@ export const plansRouter = {
 
   update: adminProcedure
     .meta({
-      rest: { method: "PATCH", path: "/plans/{id}", summary: "Change a plan's name, description or limits" },
+      rest: {
+        method: "PATCH",
+        path: "/plans/{id}",
+        summary: "Change a plan's name, description, limits or flow destination",
+      },
     })
     .input(planUpdateInput)
     .output(planOutput)
