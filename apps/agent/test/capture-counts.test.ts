@@ -1,57 +1,38 @@
 import { flowRecordSchema } from "@kernflow/protocol";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  counters,
-  kernelTestsUnavailable,
-  NamedPrograms,
-  RunningCapture,
-  TrafficProcess,
-  totals,
-  trafficScript,
-  VethLink,
-} from "./capture-harness";
+import { describe, expect, it } from "vitest";
+import { counters, kernelTestsUnavailable, RunningCapture, totals, VethLink } from "./capture-harness";
+import { useCaptureLab } from "./capture-lab";
 
 const unavailable = kernelTestsUnavailable();
 
 describe.skipIf(unavailable !== null)("capture counts on a real kernel", () => {
-  let link: VethLink;
-  let programs: NamedPrograms;
-  const servers: TrafficProcess[] = [];
-
-  beforeAll(() => {
-    // gso_max_segs 1: veth counts one packet per skb, so this makes every skb one wire packet and the
-    // interface counters a wire-exact reference.
-    link = new VethLink().create({ gsoMaxSegs: 1 });
-    programs = new NamedPrograms();
-  });
-  afterAll(() => {
-    for (const s of servers) s.stop();
-    link?.destroy();
-    programs?.cleanup();
-  });
+  // gso_max_segs 1: veth counts one packet per skb, so this makes every skb one wire packet and the
+  // interface counters a wire-exact reference.
+  const lab = useCaptureLab({ link: { gsoMaxSegs: 1 } });
 
   it("counts TCP and UDP exactly as the interface counters and names both processes", async () => {
-    const tcpServer = TrafficProcess.start([
-      ...["ip", "netns", "exec", link.netns],
-      ...[programs.path("kf-tcpsrv"), trafficScript, "tcp-server", link.innerAddr, "3000", "0", "1000"],
-    ]);
-    const udpServer = TrafficProcess.start([
-      ...["ip", "netns", "exec", link.netns],
-      ...[programs.path("kf-udpsrv"), trafficScript, "udp-server", link.innerAddr],
-    ]);
-    servers.push(tcpServer, udpServer);
+    const link = lab.link;
+    const tcpServer = lab.traffic(
+      "kf-tcpsrv",
+      ["tcp-server", link.innerAddr, "3000", "0", "1000"],
+      link.netns,
+    );
+    const udpServer = lab.traffic("kf-udpsrv", ["udp-server", link.innerAddr], link.netns);
     const tcpReady = await tcpServer.next("ready");
     const udpReady = await udpServer.next("ready");
 
     const capture = await RunningCapture.start(link.outer);
     const before = counters(link.outer);
-    const tcpClient = TrafficProcess.start([
-      ...[programs.path("kf-tcpcli"), trafficScript, "tcp-client", link.innerAddr, String(tcpReady.port)],
+    const tcpClient = lab.traffic("kf-tcpcli", [
+      ...["tcp-client", link.innerAddr, String(tcpReady.port)],
       ...["20", "1000", "3000"],
     ]);
-    const udpClient = TrafficProcess.start([
-      ...[programs.path("kf-udpcli"), trafficScript, "udp-client", link.innerAddr, String(udpReady.port)],
-      ...["7", "333"],
+    const udpClient = lab.traffic("kf-udpcli", [
+      "udp-client",
+      link.innerAddr,
+      String(udpReady.port),
+      "7",
+      "333",
     ]);
     const tcpDone = await tcpClient.next("done");
     const udpDone = await udpClient.next("done");
@@ -116,16 +97,20 @@ describe.skipIf(unavailable !== null)("capture counts on a real kernel", () => {
   it("counts TCP over IPv6 with 40-byte IPv6 headers and names both processes", async () => {
     const link6 = new VethLink().create({ ipv6: true });
     try {
-      const server = TrafficProcess.start([
-        ...["ip", "netns", "exec", link6.netns],
-        ...[programs.path("kf-v6srv"), trafficScript, "tcp-server", link6.innerAddr6, "500", "0", "700"],
-      ]);
-      servers.push(server);
+      const server = lab.traffic(
+        "kf-v6srv",
+        ["tcp-server", link6.innerAddr6, "500", "0", "700"],
+        link6.netns,
+      );
       const ready = await server.next("ready");
       const capture = await RunningCapture.start(link6.outer);
-      const client = TrafficProcess.start([
-        ...[programs.path("kf-v6cli"), trafficScript, "tcp-client", link6.innerAddr6, String(ready.port)],
-        ...["3", "700", "500"],
+      const client = lab.traffic("kf-v6cli", [
+        "tcp-client",
+        link6.innerAddr6,
+        String(ready.port),
+        "3",
+        "700",
+        "500",
       ]);
       const done = await client.next("done");
       await server.next("closed");
@@ -149,17 +134,11 @@ describe.skipIf(unavailable !== null)("capture counts on a real kernel", () => {
   });
 
   it("names the processes of an unconnected UDP exchange (sendto/recvfrom on both ends)", async () => {
-    const server = TrafficProcess.start([
-      ...["ip", "netns", "exec", link.netns],
-      ...[programs.path("kf-dgramsrv"), trafficScript, "udp-server", link.innerAddr],
-    ]);
-    servers.push(server);
+    const link = lab.link;
+    const server = lab.traffic("kf-dgramsrv", ["udp-server", link.innerAddr], link.netns);
     const ready = await server.next("ready");
     const capture = await RunningCapture.start(link.outer);
-    const client = TrafficProcess.start([
-      ...[programs.path("kf-sendto"), trafficScript, "udp-sendto", link.innerAddr, String(ready.port)],
-      ...["4", "120"],
-    ]);
+    const client = lab.traffic("kf-sendto", ["udp-sendto", link.innerAddr, String(ready.port), "4", "120"]);
     const done = await client.next("done");
     await new Promise((r) => setTimeout(r, 200));
     await capture.stop();

@@ -1,54 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  counters,
-  kernelTestsUnavailable,
-  NamedPrograms,
-  RunningCapture,
-  TrafficProcess,
-  totals,
-  trafficScript,
-  VethLink,
-} from "./capture-harness";
+import { describe, expect, it } from "vitest";
+import { counters, kernelTestsUnavailable, RunningCapture, totals, VethLink } from "./capture-harness";
+import { useCaptureLab } from "./capture-lab";
 
 const unavailable = kernelTestsUnavailable();
 
 describe.skipIf(unavailable !== null)("interfaces that come and go, and a full flow map", () => {
-  let programs: NamedPrograms;
-  const procs: TrafficProcess[] = [];
-  const links: VethLink[] = [];
-
-  beforeAll(() => {
-    programs = new NamedPrograms();
-  });
-  afterAll(() => {
-    for (const p of procs) p.stop();
-    for (const l of links) l.destroy();
-    programs?.cleanup();
-  });
+  const lab = useCaptureLab();
 
   async function udpServer(link: VethLink) {
-    const server = TrafficProcess.start([
-      ...["ip", "netns", "exec", link.netns],
-      ...[programs.path("kf-echosrv"), trafficScript, "udp-server", link.innerAddr],
-    ]);
-    procs.push(server);
-    return server.next("ready");
+    return lab.traffic("kf-echosrv", ["udp-server", link.innerAddr], link.netns).next("ready");
   }
 
   it("attaches to a matching interface that appears while running, counts it, and lets go when it vanishes", async () => {
     const link = new VethLink();
     const capture = RunningCapture.begin([link.outer]);
     await capture.waitForLog("no interface matches");
-    link.create({ gsoMaxSegs: 1 });
-    links.push(link);
+    lab.keep(link.create({ gsoMaxSegs: 1 }));
     await capture.waitForLog(`attached to ${link.outer} `);
 
     const ready = await udpServer(link);
     const before = counters(link.outer);
-    const client = TrafficProcess.start([
-      ...[programs.path("kf-lateudp"), trafficScript, "udp-client", link.innerAddr, String(ready.port)],
-      ...["5", "250"],
-    ]);
+    const client = lab.traffic("kf-lateudp", ["udp-client", link.innerAddr, String(ready.port), "5", "250"]);
     const done = await client.next("done");
     const mine = (r: { src_port: number; dst_port: number }) =>
       r.src_port === done.local_port || r.dst_port === done.local_port;
@@ -62,7 +34,6 @@ describe.skipIf(unavailable !== null)("interfaces that come and go, and a full f
     expect(totals(capture.records, mine)).toEqual({ packets: 10, bytes: 10 * (250 + 28) });
 
     link.destroy();
-    links.pop();
     await capture.waitForLog(`interface ${link.outer} is gone`);
     const summary = await capture.stop();
     expect(summary.interfaces).toEqual([link.outer]);
@@ -70,15 +41,11 @@ describe.skipIf(unavailable !== null)("interfaces that come and go, and a full f
   });
 
   it("accounts for traffic that found the flow map full instead of losing it", async () => {
-    const link = new VethLink().create({ gsoMaxSegs: 1 });
-    links.push(link);
+    const link = lab.keep(new VethLink().create({ gsoMaxSegs: 1 }));
     const ready = await udpServer(link);
     const capture = await RunningCapture.start(link.outer, { mapEntries: 4 });
     const before = counters(link.outer);
-    const client = TrafficProcess.start([
-      ...[programs.path("kf-spray"), trafficScript, "udp-spray", link.innerAddr, String(ready.port)],
-      ...["24", "100"],
-    ]);
+    const client = lab.traffic("kf-spray", ["udp-spray", link.innerAddr, String(ready.port), "24", "100"]);
     await client.next("done");
     await new Promise((r) => setTimeout(r, 200));
     const summary = await capture.stop();

@@ -1,14 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  counters,
-  kernelTestsUnavailable,
-  NamedPrograms,
-  RunningCapture,
-  TrafficProcess,
-  totals,
-  trafficScript,
-  VethLink,
-} from "./capture-harness";
+import { describe, expect, it } from "vitest";
+import { counters, kernelTestsUnavailable, RunningCapture, totals, type VethLink } from "./capture-harness";
+import { useCaptureLab } from "./capture-lab";
 
 const unavailable = kernelTestsUnavailable();
 
@@ -25,34 +17,20 @@ function tcpSnmp(link: VethLink): Record<string, number> {
 }
 
 describe.skipIf(unavailable !== null)("capture of GSO traffic and request latency", () => {
-  let link: VethLink;
-  let programs: NamedPrograms;
-  const procs: TrafficProcess[] = [];
-
-  beforeAll(() => {
-    link = new VethLink().create(); // veth's default TSO: TCP hands the device multi-segment skbs
-    programs = new NamedPrograms();
-  });
-  afterAll(() => {
-    for (const p of procs) p.stop();
-    link?.destroy();
-    programs?.cleanup();
-  });
+  const lab = useCaptureLab({ link: {} }); // veth's default TSO: TCP hands the device multi-segment skbs
 
   it("counts a GSO skb as its wire segments, each with its own IP and TCP headers", async () => {
-    const server = TrafficProcess.start([
-      ...[programs.path("kf-gsosrv"), trafficScript, "tcp-server", link.outerAddr, "1", "0", "1000000"],
-    ]);
-    procs.push(server);
+    const link = lab.link;
+    const server = lab.traffic("kf-gsosrv", ["tcp-server", link.outerAddr, "1", "0", "1000000"]);
     const ready = await server.next("ready");
     const capture = await RunningCapture.start(link.outer);
     const snmpBefore = tcpSnmp(link);
     const before = counters(link.outer);
-    const client = TrafficProcess.start([
-      ...["ip", "netns", "exec", link.netns, programs.path("kf-gsocli"), trafficScript, "tcp-client"],
-      ...[link.outerAddr, String(ready.port), "1", "1000000", "1"],
-    ]);
-    procs.push(client);
+    const client = lab.traffic(
+      "kf-gsocli",
+      ["tcp-client", link.outerAddr, String(ready.port), "1", "1000000", "1"],
+      link.netns,
+    );
     const done = await client.next("done");
     await server.next("closed");
     await new Promise((r) => setTimeout(r, 200));
@@ -78,18 +56,22 @@ describe.skipIf(unavailable !== null)("capture of GSO traffic and request latenc
 
   it("measures request-to-response latency on the client side of a connection", async () => {
     const delayMs = 60;
-    const server = TrafficProcess.start([
-      ...["ip", "netns", "exec", link.netns, programs.path("kf-slowsrv"), trafficScript, "tcp-server"],
-      ...[link.innerAddr, "200", String(delayMs), "100"],
-    ]);
-    procs.push(server);
+    const link = lab.link;
+    const server = lab.traffic(
+      "kf-slowsrv",
+      ["tcp-server", link.innerAddr, "200", String(delayMs), "100"],
+      link.netns,
+    );
     const ready = await server.next("ready");
     const capture = await RunningCapture.start(link.outer);
-    const client = TrafficProcess.start([
-      ...[programs.path("kf-reqcli"), trafficScript, "tcp-client", link.innerAddr, String(ready.port)],
-      ...["5", "100", "200"],
+    const client = lab.traffic("kf-reqcli", [
+      "tcp-client",
+      link.innerAddr,
+      String(ready.port),
+      "5",
+      "100",
+      "200",
     ]);
-    procs.push(client);
     const done = await client.next("done");
     await server.next("closed");
     await new Promise((r) => setTimeout(r, 200));

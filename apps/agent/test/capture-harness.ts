@@ -136,13 +136,19 @@ export class VethLink {
     return Number(readFileSync(`/sys/class/net/${this.outer}/ifindex`, "utf8").trim());
   }
 
+  private destroyed = false;
+
+  /** Removes the pair and its namespace; again is a no-op, so a test may remove a link it also gave a
+   * lab to clean up. */
   destroy(): void {
+    if (this.destroyed) return;
     try {
       run("ip", "link", "del", this.outer);
     } catch {
       // Already gone with its namespace (or never made): nothing to remove.
     }
     run("ip", "netns", "del", this.netns);
+    this.destroyed = true;
   }
 }
 

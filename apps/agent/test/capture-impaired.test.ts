@@ -1,45 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  counters,
-  ImpairedLink,
-  kernelTestsUnavailable,
-  NamedPrograms,
-  RunningCapture,
-  TrafficProcess,
-  totals,
-  trafficScript,
-} from "./capture-harness";
+import { describe, expect, it } from "vitest";
+import { counters, ImpairedLink, kernelTestsUnavailable, RunningCapture, totals } from "./capture-harness";
+import { useCaptureLab } from "./capture-lab";
 
 const unavailable = kernelTestsUnavailable();
 
 describe.skipIf(unavailable !== null)("capture on a link with delay and loss", () => {
-  let programs: NamedPrograms;
-  const links: ImpairedLink[] = [];
-  const procs: TrafficProcess[] = [];
-
-  beforeAll(() => {
-    programs = new NamedPrograms();
-  });
-  afterAll(() => {
-    for (const p of procs) p.stop();
-    for (const l of links) l.destroy();
-    programs?.cleanup();
-  });
+  const lab = useCaptureLab();
 
   async function converse(link: ImpairedLink, requests: number, request: number) {
-    const server = TrafficProcess.start([
-      ...["ip", "netns", "exec", link.netns, programs.path("kf-impsrv"), trafficScript, "tcp-server"],
-      ...[link.innerAddr, "100", "0", String(request)],
-    ]);
-    procs.push(server);
+    const server = lab.traffic(
+      "kf-impsrv",
+      ["tcp-server", link.innerAddr, "100", "0", String(request)],
+      link.netns,
+    );
     const ready = await server.next("ready");
     const capture = await RunningCapture.start(link.outer);
     const before = counters(link.outer);
-    const client = TrafficProcess.start([
-      ...[programs.path("kf-impcli"), trafficScript, "tcp-client", link.innerAddr, String(ready.port)],
+    const client = lab.traffic("kf-impcli", [
+      ...["tcp-client", link.innerAddr, String(ready.port)],
       ...[String(requests), String(request), "100"],
     ]);
-    procs.push(client);
     const done = await client.next("done", 60_000);
     const closed = await server.next("closed", 30_000);
     await new Promise((r) => setTimeout(r, 300));
@@ -50,8 +30,7 @@ describe.skipIf(unavailable !== null)("capture on a link with delay and loss", (
 
   it("reports the smoothed RTT of a connection within 20% of the link's round trip", async () => {
     const oneWayMs = 25;
-    const link = await new ImpairedLink().create({ delayMs: oneWayMs, lossPercent: 0 });
-    links.push(link);
+    const link = lab.keep(await new ImpairedLink().create({ delayMs: oneWayMs, lossPercent: 0 }));
     const { capture, done, before, after } = await converse(link, 12, 100);
     // A TUN device has no link header: its counters are L3 bytes, as records are.
     expect(totals(capture.records, (r) => r.direction === "egress")).toEqual({
@@ -76,8 +55,7 @@ describe.skipIf(unavailable !== null)("capture on a link with delay and loss", (
   });
 
   it("counts every retransmitted segment on the sending direction, as the sender's tcp_info does", async () => {
-    const link = await new ImpairedLink().create({ delayMs: 2, lossPercent: 8 });
-    links.push(link);
+    const link = lab.keep(await new ImpairedLink().create({ delayMs: 2, lossPercent: 8 }));
     const { capture, done, closed } = await converse(link, 1, 400_000);
     const upload = capture.records.filter((r) => r.protocol === 6 && r.src_port === done.local_port);
     const download = capture.records.filter((r) => r.protocol === 6 && r.dst_port === done.local_port);

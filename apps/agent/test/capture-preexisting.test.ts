@@ -1,44 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  kernelTestsUnavailable,
-  NamedPrograms,
-  RunningCapture,
-  TrafficProcess,
-  trafficScript,
-  VethLink,
-} from "./capture-harness";
+import { describe, expect, it } from "vitest";
+import { kernelTestsUnavailable, RunningCapture } from "./capture-harness";
+import { useCaptureLab } from "./capture-lab";
 
 const unavailable = kernelTestsUnavailable();
 
 describe.skipIf(unavailable !== null)("sockets that predate the capture", () => {
-  let link: VethLink;
-  let programs: NamedPrograms;
-  const procs: TrafficProcess[] = [];
-
-  beforeAll(() => {
-    link = new VethLink().create();
-    programs = new NamedPrograms();
-  });
-  afterAll(() => {
-    for (const p of procs) p.stop();
-    link?.destroy();
-    programs?.cleanup();
-  });
+  const lab = useCaptureLab({ link: {} });
 
   it("names a server that was listening before the capture started and never sends or receives", async () => {
     // In the agent's own namespace: /proc/net/tcp there is what the capture reads at start.
-    const server = TrafficProcess.start([
-      ...[programs.path("kf-listener"), trafficScript, "tcp-listen-only", link.outerAddr],
-    ]);
-    procs.push(server);
+    const link = lab.link;
+    const server = lab.traffic("kf-listener", ["tcp-listen-only", link.outerAddr]);
     const ready = await server.next("ready");
     const capture = await RunningCapture.start(link.outer);
     expect(capture.logs.some((l) => /^attributed [1-9]\d* socket\(s\) that predate/.test(l))).toBe(true);
-    const client = TrafficProcess.start([
-      ...["ip", "netns", "exec", link.netns, programs.path("kf-pusher"), trafficScript, "tcp-push"],
-      ...[link.outerAddr, String(ready.port), "3000"],
-    ]);
-    procs.push(client);
+    const client = lab.traffic(
+      "kf-pusher",
+      ["tcp-push", link.outerAddr, String(ready.port), "3000"],
+      link.netns,
+    );
     const done = await client.next("done");
     await new Promise((r) => setTimeout(r, 300));
     await capture.stop();
