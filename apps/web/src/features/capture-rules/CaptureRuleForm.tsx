@@ -2,7 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { CountField, FormCard, SelectField, TextField } from "@/features/shell/Form";
+import { CountField, type EditFormProps, FormCard, SelectField, TextField } from "@/features/shell/Form";
 import { useTRPC } from "@/trpc/client";
 import { formatPatterns, parsePatterns } from "./patterns";
 import { RulePreview, type RuleTarget } from "./RulePreview";
@@ -14,21 +14,14 @@ export interface CaptureRuleDraft {
   sampleRate: number;
 }
 
-interface Props {
-  title: string;
+interface Props extends Omit<EditFormProps<CaptureRuleDraft>, "onSubmit"> {
   /** Set when editing: a rule's target cannot change, only its globs, name and sampling. */
   fixedTarget: (RuleTarget & { label: string }) | null;
   ruleId?: string | undefined;
-  initial: CaptureRuleDraft;
-  submitLabel: string;
-  pending: boolean;
-  error: unknown;
   onSubmit: (target: RuleTarget, draft: CaptureRuleDraft) => void;
-  onCancel: () => void;
 }
 
-export function CaptureRuleForm(props: Props) {
-  const { title, fixedTarget, ruleId, initial, submitLabel, pending, error, onSubmit, onCancel } = props;
+export function CaptureRuleForm({ fixedTarget, ruleId, initial, onSubmit, ...card }: Props) {
   const trpc = useTRPC();
   const plans = useQuery({ ...trpc.plans.list.queryOptions(), enabled: fixedTarget === null });
   const devices = useQuery({ ...trpc.devices.list.queryOptions(), enabled: fixedTarget === null });
@@ -63,16 +56,7 @@ export function CaptureRuleForm(props: Props) {
   };
 
   return (
-    <FormCard
-      title={title}
-      onSubmit={submit}
-      error={error}
-      submitLabel={submitLabel}
-      pendingLabel="Saving…"
-      pending={pending}
-      submitDisabled={!target}
-      onCancel={onCancel}
-    >
+    <FormCard {...card} onSubmit={submit} pendingLabel="Saving…" submitDisabled={!target}>
       <div className="form-grid">
         {fixedTarget ? (
           <p>

@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
+import type { Editing } from "@/features/shell/Form";
 import { PageHeader } from "@/features/shell/PageHeader";
 import { DataTable, ListStates } from "@/features/shell/ResourceList";
 import { hasRole } from "@/features/shell/roles";
@@ -16,24 +17,21 @@ const emptyRule: CaptureRuleDraft = { name: "", include: ["*"], exclude: ["lo"],
 const ruleColumns = (target: "Plan" | "Device") =>
   [target, "Rule", "Include", "Exclude", { label: "Sampling", num: true }] as const;
 
-type Editing =
-  | { mode: "closed" }
-  | { mode: "create" }
-  | {
-      mode: "edit";
-      id: string;
-      initial: CaptureRuleDraft;
-      target:
-        | { scope: "plan"; planId: string; label: string }
-        | { scope: "device"; deviceId: string; label: string };
-    };
+type RuleEditing = Editing<
+  CaptureRuleDraft,
+  {
+    target:
+      | { scope: "plan"; planId: string; label: string }
+      | { scope: "device"; deviceId: string; label: string };
+  }
+>;
 
 export function CaptureRulesPage() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const canManage = hasRole(useSessionUser(), "admin");
   const rules = useQuery(trpc.captureRules.list.queryOptions({}));
-  const [editing, setEditing] = useState<Editing>({ mode: "closed" });
+  const [editing, setEditing] = useState<RuleEditing>({ mode: "closed" });
   const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.captureRules.pathKey() });

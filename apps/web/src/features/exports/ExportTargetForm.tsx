@@ -1,7 +1,7 @@
 "use client";
 
 import { useState } from "react";
-import { CountField, FormCard, SelectField, TextField } from "@/features/shell/Form";
+import { CountField, type EditFormProps, FormCard, SelectField, TextField } from "@/features/shell/Form";
 
 export type ExportKind = "ipfix_udp" | "ipfix_tcp" | "nats";
 
@@ -35,28 +35,12 @@ const urlExamples: Record<ExportKind, string> = {
   nats: "nats://nats.example:4222/kernflow.flows",
 };
 
-interface ExportTargetFormProps {
-  title: string;
-  initial: ExportTargetFields;
+interface ExportTargetFormProps extends EditFormProps<ExportTargetFields> {
   plans: readonly { id: string; name: string }[];
-  submitLabel: string;
-  pending: boolean;
-  error: unknown;
-  onSubmit: (fields: ExportTargetFields) => void;
-  onCancel: () => void;
 }
 
 // The URL is checked against the kind by the API, whose message names the fault (scheme, host, port).
-export function ExportTargetForm({
-  title,
-  initial,
-  plans,
-  submitLabel,
-  pending,
-  error,
-  onSubmit,
-  onCancel,
-}: ExportTargetFormProps) {
+export function ExportTargetForm({ initial, plans, onSubmit, ...card }: ExportTargetFormProps) {
   const [name, setName] = useState(initial.name);
   const [kind, setKind] = useState<ExportKind>(initial.kind);
   const [url, setUrl] = useState(initial.url);
@@ -83,15 +67,7 @@ export function ExportTargetForm({
     });
 
   return (
-    <FormCard
-      title={title}
-      onSubmit={submit}
-      error={error}
-      submitLabel={submitLabel}
-      pendingLabel="Saving…"
-      pending={pending}
-      onCancel={onCancel}
-    >
+    <FormCard {...card} onSubmit={submit} pendingLabel="Saving…">
       <div className="form-grid">
         <TextField label="Target name" required value={name} onChange={setName} />
         <SelectField label="Kind" value={kind} onChange={(value) => changeKind(value as ExportKind)}>

@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
+import type { Editing } from "@/features/shell/Form";
 import { PageHeader } from "@/features/shell/PageHeader";
 import { DataTable, ListStates } from "@/features/shell/ResourceList";
 import { hasRole } from "@/features/shell/roles";
@@ -22,11 +23,6 @@ const targetColumns = [
   "Last error",
 ] as const;
 
-type Editing =
-  | { mode: "closed" }
-  | { mode: "create" }
-  | { mode: "edit"; id: string; initial: ExportTargetFields };
-
 /** Delivery state changes as records flow; refreshed while the page is open. */
 const REFRESH_MS = 5_000;
 
@@ -36,7 +32,7 @@ export function ExportTargetsPage() {
   const canManage = hasRole(useSessionUser(), "admin");
   const targets = useQuery({ ...trpc.exportTargets.list.queryOptions(), refetchInterval: REFRESH_MS });
   const plans = useQuery(trpc.plans.list.queryOptions());
-  const [editing, setEditing] = useState<Editing>({ mode: "closed" });
+  const [editing, setEditing] = useState<Editing<ExportTargetFields>>({ mode: "closed" });
   const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
   const [testResult, setTestResult] = useState<{ id: string; ok: boolean; error: string | null } | null>(
     null,

@@ -1,7 +1,7 @@
 "use client";
 
 import { useState } from "react";
-import { CountField, FormCard, TextField } from "@/features/shell/Form";
+import { CountField, type EditFormProps, FormCard, TextField } from "@/features/shell/Form";
 
 export interface PlanFields {
   name: string;
@@ -19,17 +19,7 @@ export const emptyPlan: PlanFields = {
   retentionDays: 7,
 };
 
-interface PlanFormProps {
-  title: string;
-  initial: PlanFields;
-  submitLabel: string;
-  pending: boolean;
-  error: unknown;
-  onSubmit: (fields: PlanFields) => void;
-  onCancel: () => void;
-}
-
-export function PlanForm({ title, initial, submitLabel, pending, error, onSubmit, onCancel }: PlanFormProps) {
+export function PlanForm({ initial, onSubmit, ...card }: EditFormProps<PlanFields>) {
   const [name, setName] = useState(initial.name);
   const [description, setDescription] = useState(initial.description);
   const [maxDevices, setMaxDevices] = useState(String(initial.maxDevices));
@@ -46,15 +36,7 @@ export function PlanForm({ title, initial, submitLabel, pending, error, onSubmit
     });
 
   return (
-    <FormCard
-      title={title}
-      onSubmit={submit}
-      error={error}
-      submitLabel={submitLabel}
-      pendingLabel="Saving…"
-      pending={pending}
-      onCancel={onCancel}
-    >
+    <FormCard {...card} onSubmit={submit} pendingLabel="Saving…">
       <div className="form-grid">
         <TextField label="Plan name" required value={name} onChange={setName} />
         <TextField label="Description" value={description} onChange={setDescription} />

@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ConfirmActions } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
+import type { Editing } from "@/features/shell/Form";
 import { PageHeader } from "@/features/shell/PageHeader";
 import { DataTable, ListStates } from "@/features/shell/ResourceList";
 import { hasRole } from "@/features/shell/roles";
@@ -18,14 +19,12 @@ const planColumns = [
   { label: "Retention", num: true },
 ] as const;
 
-type Editing = { mode: "closed" } | { mode: "create" } | { mode: "edit"; id: string; initial: PlanFields };
-
 export function PlansPage() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const canManage = hasRole(useSessionUser(), "admin");
   const plans = useQuery(trpc.plans.list.queryOptions());
-  const [editing, setEditing] = useState<Editing>({ mode: "closed" });
+  const [editing, setEditing] = useState<Editing<PlanFields>>({ mode: "closed" });
   const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.plans.pathKey() });

@@ -1,6 +1,23 @@
 import { type FormEvent, type InputHTMLAttributes, type ReactNode, useId } from "react";
 import { InlineError } from "./InlineError";
 
+/** What a list page shows of its create/edit form: nothing, an empty form, or one row's values to change. */
+export type Editing<Fields, Extra = object> =
+  | { mode: "closed" }
+  | { mode: "create" }
+  | ({ mode: "edit"; id: string; initial: Fields } & Extra);
+
+/** The props of a create-or-edit form: it starts from `initial` and hands back the edited fields. */
+export interface EditFormProps<Fields> {
+  title: string;
+  initial: Fields;
+  submitLabel: string;
+  pending: boolean;
+  error: unknown;
+  onSubmit: (fields: Fields) => void;
+  onCancel: () => void;
+}
+
 interface FormCardProps {
   /** The form's heading, which is also its accessible name. */
   title: ReactNode;
