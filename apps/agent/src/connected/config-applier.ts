@@ -54,8 +54,10 @@ export class ConfigApplier {
   private refusedSha: string | null = null;
   private readonly stop = new AbortController();
   appliedHash: string | null = null;
-  /** Where flow batches go: undefined = the console. */
+  /** Where flow batches are posted: an aggregator's URL, undefined = the console. */
   flowDestination: string | undefined;
+  /** NATS JetStream URL flow batches are published to first (the console over HTTP while it is away). */
+  natsDestination: string | undefined;
 
   constructor(private readonly opts: ApplierOptions) {}
 
@@ -184,8 +186,9 @@ export class ConfigApplier {
     } else this.opts.errors.clear("sample_rate");
 
     await this.opts.sinks.apply(config.sinks);
-    this.flowDestination =
-      config.flow_destination.kind === "aggregator" ? config.flow_destination.url : undefined;
+    const destination = config.flow_destination;
+    this.flowDestination = destination.kind === "aggregator" ? destination.url : undefined;
+    this.natsDestination = destination.kind === "nats" ? destination.url : undefined;
     if (!downloadFailed) this.appliedHash = answer.config_hash;
   }
 

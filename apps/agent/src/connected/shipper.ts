@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FlowRecord } from "@kernflow/protocol";
+import { NatsUnavailableError } from "../transport/nats";
 import { Backoff } from "./backoff";
 import { type AgentClient, AgentHttpError } from "./client";
+import type { NatsDestination } from "./nats-destination";
 import type { Spool, SpooledBatch } from "./spool";
 
 /** The console no longer accepts this agent's credential: nothing will work until it enrolls again. */
@@ -32,13 +34,16 @@ export interface ShipperEvents {
 }
 
 /**
- * Sends spooled flow batches to the console oldest first, one at a time, so they arrive in order. A
+ * Sends spooled flow batches to the console (or the plan's aggregator) oldest first, one at a time, so they arrive in order. A
  * batch leaves the spool only when the console accepted it (or refused it as malformed, which is logged
  * as a loss); on a network error, 5xx or 429 the same batch is retried, after Retry-After when given.
+ * With a NATS destination a batch is published to JetStream first and posted over HTTP only while NATS
+ * cannot take it: the same batch id either way, so the idempotent flow store keeps it once.
  */
 export class FlowShipper {
   private wake = new AbortController();
   readonly shipped = { batches: 0, records: 0, duplicates: 0 };
+  private natsFailing = false;
   private readonly backoff: Backoff;
 
   constructor(
@@ -46,6 +51,7 @@ export class FlowShipper {
     private readonly client: () => AgentClient,
     private readonly events: ShipperEvents,
     backoff?: Backoff,
+    private readonly nats?: NatsDestination,
   ) {
     this.backoff = backoff ?? new Backoff();
   }
@@ -58,17 +64,40 @@ export class FlowShipper {
   }
 
   /** Tries to send one batch; returns the delay before the next try (0: go on at once). */
+  private accepted(batch: SpooledBatch, duplicate: boolean): number {
+    this.spool.remove(batch);
+    this.shipped.batches++;
+    this.shipped.records += batch.records;
+    if (duplicate) this.shipped.duplicates++;
+    if (this.backoff.failures > 0) this.events.log(`console accepts flow batches again`);
+    this.backoff.reset();
+    this.events.onSuccess();
+    return 0;
+  }
+
+  /** Publishes to the NATS destination; false when there is none or it cannot take the batch now. */
+  private async viaNats(batch: SpooledBatch): Promise<boolean> {
+    if (this.nats?.url === undefined) return false;
+    try {
+      const answer = await this.nats.publish(batch.batchId, this.spool.body(batch));
+      if (this.natsFailing) this.events.log(`NATS takes flow batches again`);
+      this.natsFailing = false;
+      this.accepted(batch, answer.duplicate);
+      return true;
+    } catch (error) {
+      if (!(error instanceof NatsUnavailableError)) throw error;
+      if (!this.natsFailing)
+        this.events.log(`${error.message}; posting flow batches to the console meanwhile`);
+      this.natsFailing = true;
+      return false;
+    }
+  }
+
   private async shipOne(batch: SpooledBatch, signal: AbortSignal): Promise<number> {
+    if (await this.viaNats(batch)) return 0;
     try {
       const answer = await this.client().postFlows(this.spool.body(batch), signal);
-      this.spool.remove(batch);
-      this.shipped.batches++;
-      this.shipped.records += batch.records;
-      if (answer.duplicate) this.shipped.duplicates++;
-      if (this.backoff.failures > 0) this.events.log(`console accepts flow batches again`);
-      this.backoff.reset();
-      this.events.onSuccess();
-      return 0;
+      return this.accepted(batch, answer.duplicate);
     } catch (error) {
       if (signal.aborted) return 0;
       if (error instanceof AgentHttpError && error.status === 401) throw new CredentialRefusedError();

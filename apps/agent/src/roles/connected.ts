@@ -10,6 +10,7 @@ import { BytecodeCache } from "../connected/bytecode-cache";
 import { AgentClient, AgentHttpError } from "../connected/client";
 import { ConfigApplier } from "../connected/config-applier";
 import { gatherHostFacts } from "../connected/host-facts";
+import { NatsDestination } from "../connected/nats-destination";
 import { PushedSinks } from "../connected/pushed-sinks";
 import { CredentialRefusedError, FlowShipper } from "../connected/shipper";
 import { defaultSpoolBytes, Spool } from "../connected/spool";
@@ -70,11 +71,18 @@ export async function runConnected(opts: ConnectedOptions, signal: AbortSignal):
     if (aggregator?.url !== url) aggregator = { url, client: new AgentClient(url, state.credential) };
     return aggregator.client;
   };
-  const shipper = new FlowShipper(spool, flowClient, {
-    log,
-    onFailure: (message) => errors.set("ship", "ship", `shipping flow batches fails: ${message}`),
-    onSuccess: () => errors.clear("ship"),
-  });
+  const nats = new NatsDestination(() => applier?.natsDestination, state.credential, log);
+  const shipper = new FlowShipper(
+    spool,
+    flowClient,
+    {
+      log,
+      onFailure: (message) => errors.set("ship", "ship", `shipping flow batches fails: ${message}`),
+      onSuccess: () => errors.clear("ship"),
+    },
+    undefined,
+    nats,
+  );
 
   // Aborted by a fatal failure (credential refused, capture ended) as much as by the operator's signal.
   const refused = new AbortController();
@@ -197,10 +205,12 @@ export async function runConnected(opts: ConnectedOptions, signal: AbortSignal):
   await applier.close();
   await sinks.close();
   if (!(failure instanceof CredentialRefusedError)) await shipper.flush(opts.flushMs ?? 5_000);
+  await nats.close();
   if (spool.size > 0)
     log(`${spool.size} batch(es), ${spool.records} record(s) left spooled for the next run`);
   log(
     `stopped: ${shipper.shipped.batches} batch(es), ${shipper.shipped.records} record(s) shipped` +
+      (nats.published.batches > 0 ? ` (${nats.published.batches} batch(es) through NATS)` : "") +
       (spool.lost.records > 0 ? `, ${spool.lost.records} record(s) lost to a full spool` : ""),
   );
   if (failure !== undefined) throw failure;
