@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { emptyEndpoint } from "@kernflow/protocol";
 import { describe, expect, it } from "vitest";
+import { sampleRecord } from "../src/sinks/fixtures.test-support";
 import { ConsoleStandIn, eventually, postBatch } from "./aggregate-support";
 import { repoRoot } from "./capture-harness";
 
@@ -59,13 +60,10 @@ describe("kernflow-agent aggregate (the bin)", () => {
       const r = await postBatch(`http://127.0.0.1:${port}`, "k".repeat(40), {
         batch_id: randomUUID(),
         records: [
-          {
+          sampleRecord({
             ts_start: now,
             ts_end: now,
             device: "d",
-            vantage: "src",
-            interface: "eth0",
-            direction: "egress",
             protocol: 17,
             src_addr: "192.0.2.1",
             dst_addr: "192.0.2.2",
@@ -73,15 +71,10 @@ describe("kernflow-agent aggregate (the bin)", () => {
             dst_port: 53,
             bytes: 60,
             packets: 1,
-            sample_rate: 1,
             tcp_flags: 0,
-            retransmits: 0,
             rtt_us: null,
-            app_latency_ms: null,
             src: emptyEndpoint(),
-            dst: emptyEndpoint(),
-            cluster_id: null,
-          },
+          }),
         ],
       });
       expect(r.status).toBe(200);

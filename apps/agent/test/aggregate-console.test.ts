@@ -8,8 +8,9 @@ import { createTestDatabase } from "@kernflow/db/testing";
 import { emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AggregateMetrics, runAggregate } from "../src/roles/aggregate";
-import { eventually, postBatch } from "./aggregate-support";
+import type { AggregateMetrics } from "../src/roles/aggregate";
+import { sampleRecord } from "../src/sinks/fixtures.test-support";
+import { postBatch, startAggregator } from "./aggregate-support";
 
 type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 let database: TestDatabase;
@@ -53,53 +54,34 @@ function record(side: "a" | "b"): FlowRecord {
   const dst = emptyEndpoint();
   if (side === "a") Object.assign(src, { pid: 7, process_name: "frontend" });
   else Object.assign(dst, { pid: 9, process_name: "backend" });
-  return {
+  return sampleRecord({
     ts_start: new Date(now - 2_000).toISOString(),
     ts_end: new Date(now - 1_000).toISOString(),
     device: names[side],
     vantage: side === "a" ? "src" : "dst",
-    interface: "eth0",
     direction: side === "a" ? "egress" : "ingress",
-    protocol: 6,
     src_addr: "10.44.0.1",
     dst_addr: "10.44.0.2",
     src_port: 50_000,
     dst_port: 8080,
     bytes: 4_000,
     packets: 4,
-    sample_rate: 1,
-    tcp_flags: 0x18,
-    retransmits: 0,
     rtt_us: 150,
-    app_latency_ms: null,
     src,
     dst,
-    cluster_id: null,
-  };
+  });
 }
 
 describe("aggregate -> the real console", () => {
   it("stores both joined records, each under its own device, and drops a record a credential does not own", async () => {
-    const stop = new AbortController();
-    let url = "";
-    const done = runAggregate(
-      {
-        listenHost: "127.0.0.1",
-        listenPort: 0,
-        serverUrl: console.url,
-        clusterId: "c1",
-        joinWindowMs: 5_000,
-        maxEntries: 1_000,
-        flushMs: 50,
-        log: () => {},
-        onListening: ({ port }) => {
-          url = `http://127.0.0.1:${port}`;
-        },
-      },
-      stop.signal,
-    );
+    const agg = await startAggregator({
+      serverUrl: console.url,
+      clusterId: "c1",
+      joinWindowMs: 5_000,
+      maxEntries: 1_000,
+    });
+    const url = agg.url;
     try {
-      await eventually("listening", () => url !== "");
       expect((await postBatch(url, creds.a, { batch_id: randomUUID(), records: [record("a")] })).status).toBe(
         200,
       );
@@ -123,7 +105,7 @@ describe("aggregate -> the real console", () => {
       let metrics: AggregateMetrics | null = null;
       for (const deadline = Date.now() + 20_000; (metrics?.forward.dropped ?? 0) < 1; ) {
         if (Date.now() > deadline) throw new Error(`refused batch not counted: ${JSON.stringify(metrics)}`);
-        metrics = (await (await fetch(`${url}/metrics`)).json()) as AggregateMetrics;
+        metrics = await agg.metrics();
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(await rows()).toEqual([
@@ -148,8 +130,7 @@ describe("aggregate -> the real console", () => {
       ]);
       expect(metrics?.forward.last_error ?? "").toContain("400");
     } finally {
-      stop.abort();
-      await done;
+      await agg.stop();
     }
   }, 60_000);
 });

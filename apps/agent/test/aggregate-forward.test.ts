@@ -1,8 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { type AggregateMetrics, type AggregateOptions, runAggregate } from "../src/roles/aggregate";
-import { ConsoleStandIn, eventually, KubetagsStandIn, postBatch } from "./aggregate-support";
+import type { AggregateOptions } from "../src/roles/aggregate";
+import { sampleRecord } from "../src/sinks/fixtures.test-support";
+import {
+  ConsoleStandIn,
+  eventually,
+  KubetagsStandIn,
+  postBatch,
+  type RunningAggregator,
+  startAggregator as startAggregatorWith,
+} from "./aggregate-support";
 
 const credA = "a".repeat(40);
 const credB = "b".repeat(40);
@@ -19,36 +27,23 @@ function record(vantage: "src" | "dst", overrides: Partial<FlowRecord> = {}): Fl
     });
   else Object.assign(dst, { pid: 202, process_name: "db", container_id: "d".repeat(64) });
   const now = new Date();
-  return {
+  return sampleRecord({
     ts_start: new Date(now.getTime() - 1_000).toISOString(),
     ts_end: now.toISOString(),
     device: vantage === "src" ? "node-a" : "node-b",
     vantage,
-    interface: "eth0",
     direction: vantage === "src" ? "egress" : "ingress",
-    protocol: 6,
     src_addr: "10.1.0.5",
     dst_addr: "10.2.0.7",
     src_port: 41000,
     dst_port: 5432,
     bytes: 1000,
     packets: 5,
-    sample_rate: 1,
-    tcp_flags: 0x18,
-    retransmits: 0,
     rtt_us: 120,
-    app_latency_ms: null,
     src,
     dst,
-    cluster_id: null,
     ...overrides,
-  };
-}
-
-interface Running {
-  url: string;
-  stop: () => Promise<AggregateMetrics>;
-  metrics: () => Promise<AggregateMetrics>;
+  });
 }
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -56,37 +51,18 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function startAggregator(options: Partial<AggregateOptions> & { serverUrl: string }): Promise<Running> {
-  const stop = new AbortController();
-  let url = "";
-  const logs: string[] = [];
-  const done = runAggregate(
-    {
-      listenHost: "127.0.0.1",
-      listenPort: 0,
-      joinWindowMs: 2_000,
-      maxEntries: 10_000,
-      flushMs: 50,
-      shutdownGraceMs: 5_000,
-      log: (msg) => logs.push(msg),
-      onListening: ({ port }) => {
-        url = `http://127.0.0.1:${port}`;
-      },
-      ...options,
-    },
-    stop.signal,
-  );
-  await eventually("the aggregator to listen", () => url !== "");
-  const running = {
-    url,
-    stop: async () => {
-      stop.abort();
-      return done;
-    },
-    metrics: async () => (await (await fetch(`${url}/metrics`)).json()) as AggregateMetrics,
-  };
+/** An aggregator with this file's defaults, stopped after the test unless the test stopped it. */
+async function startAggregator(
+  options: Partial<AggregateOptions> & { serverUrl: string },
+): Promise<RunningAggregator> {
+  const running = await startAggregatorWith({
+    joinWindowMs: 2_000,
+    maxEntries: 10_000,
+    shutdownGraceMs: 5_000,
+    ...options,
+  });
   cleanups.push(async () => {
-    if (!stop.signal.aborted) await running.stop();
+    if (!running.stopped) await running.stop();
   });
   return running;
 }

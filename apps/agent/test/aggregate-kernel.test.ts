@@ -11,16 +11,15 @@
  * or the source process is local). That is exactly the knowledge the join has to combine.
  */
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
-import { type Endpoint, emptyEndpoint, type FlowRecord, flowRecordSchema } from "@kernflow/protocol";
+import { type Endpoint, emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AggregateMetrics, type AggregateOptions, runAggregate } from "../src/roles/aggregate";
-import { ConsoleStandIn, eventually, KubetagsStandIn, postBatch } from "./aggregate-support";
-import { kernelTestsUnavailable, repoRoot } from "./capture-harness";
+import type { AggregateMetrics, AggregateOptions } from "../src/roles/aggregate";
+import { ConsoleStandIn, eventually, KubetagsStandIn, postBatch, startAggregator } from "./aggregate-support";
+import { kernelTestsUnavailable } from "./capture-harness";
+import { startCaptureProcess } from "./support/capture-process";
 import { type Netns, NetnsLab, run } from "./support/netns";
 
 const unavailable = kernelTestsUnavailable();
-const bin = join(repoRoot, "apps/agent/bin/kernflow-agent.js");
 const credA = `node-a-${"x".repeat(40)}`;
 const credB = `node-b-${"y".repeat(40)}`;
 
@@ -38,73 +37,29 @@ function asSeenByNode(record: FlowRecord, node: NodeView): FlowRecord {
   return { ...record, src, dst, vantage };
 }
 
-async function startCapture(ns: Netns, ifname: string, device: string) {
-  const child = ns.spawn([
-    process.execPath,
-    bin,
-    "capture",
-    "--interfaces",
-    ifname,
-    "--format",
-    "ndjson",
-    "--interval",
-    "1s",
-    "--device",
-    device,
-  ]);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (d) => {
-    stdout += String(d);
-  });
-  child.stderr?.on("data", (d) => {
-    stderr += String(d);
-  });
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  await eventually(`${device} to attach (${stderr})`, () => /attached to /.test(stderr), 60_000);
-  return {
-    stop: async (): Promise<FlowRecord[]> => {
-      child.kill("SIGINT");
-      expect(await exit, stderr).toBe(0);
-      return stdout
-        .trimEnd()
-        .split("\n")
-        .filter((l) => l.startsWith("{"))
-        .map((l) => flowRecordSchema.parse(JSON.parse(l)));
-    },
-  };
+function startCapture(ns: Netns, ifname: string, device: string) {
+  return startCaptureProcess(["--interfaces", ifname, "--interval", "1s", "--device", device], { ns });
 }
 
+/** Runs `body` against an aggregator, then stops it and resolves with its final metrics. */
 async function withAggregator(
   consoleUrl: string,
   options: Partial<AggregateOptions>,
   body: (url: string) => Promise<void>,
 ): Promise<AggregateMetrics> {
-  const stop = new AbortController();
-  let url = "";
-  const done = runAggregate(
-    {
-      listenHost: "127.0.0.1",
-      listenPort: 0,
-      serverUrl: consoleUrl,
-      joinWindowMs: 30_000,
-      maxEntries: 100_000,
-      flushMs: 50,
-      log: () => {},
-      onListening: ({ port }) => {
-        url = `http://127.0.0.1:${port}`;
-      },
-      ...options,
-    },
-    stop.signal,
-  );
-  await eventually("the aggregator to listen", () => url !== "");
+  const agg = await startAggregator({
+    serverUrl: consoleUrl,
+    joinWindowMs: 30_000,
+    maxEntries: 100_000,
+    ...options,
+  });
   try {
-    await body(url);
-  } finally {
-    stop.abort();
+    await body(agg.url);
+  } catch (error) {
+    agg.stop().catch(() => {});
+    throw error;
   }
-  return done;
+  return agg.stop();
 }
 
 describe.skipIf(unavailable !== null)("aggregate: two nodes captured on a real kernel", () => {

@@ -1,26 +1,21 @@
 // The aggregator following the real kubetags role, which watches the Kubernetes API stand-in (the
 // list/watch protocol over real HTTP; no real API server can run here): Kubernetes metadata on both ends,
 // by container id and by address, and a pod created while running.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadKubeConfig } from "../src/kube/kubeconfig";
-import { type AggregateMetrics, runAggregate } from "../src/roles/aggregate";
 import { type KubetagsRole, startKubetags } from "../src/roles/kubetags";
-import { ConsoleStandIn, eventually, postBatch } from "./aggregate-support";
+import { sampleRecord } from "../src/sinks/fixtures.test-support";
+import { ConsoleStandIn, eventually, postBatch, startAggregator } from "./aggregate-support";
 import { KubeApiStandin } from "./support/kube-api-standin";
 import { containerIdOf, node, pod, workload } from "./support/kube-api-standin-objects";
 
 const cred = "k".repeat(40);
 let standin: KubeApiStandin;
 let kubetags: KubetagsRole;
-let dir: string;
 
 beforeAll(async () => {
   standin = await KubeApiStandin.start();
-  dir = mkdtempSync(join(tmpdir(), "agg-kubetags-"));
   standin.apply(node("node-a", "10.0.0.10"));
   standin.apply(node("node-b", "10.0.0.11"));
   standin.apply(workload("Deployment", "checkout", "shop"));
@@ -48,7 +43,7 @@ beforeAll(async () => {
     }),
   );
   kubetags = await startKubetags({
-    kubeConfig: loadKubeConfig(standin.writeKubeconfig(dir), {}),
+    kubeConfig: loadKubeConfig(standin.kubeconfigFile(), {}),
     host: "127.0.0.1",
     port: 0,
     informer: { restartDelayMs: 50 },
@@ -58,61 +53,35 @@ beforeAll(async () => {
 afterAll(async () => {
   await kubetags?.stop();
   await standin?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 function record(srcAddr: string, dstAddr: string, srcContainer: string | null): FlowRecord {
   const now = new Date().toISOString();
-  return {
+  return sampleRecord({
     ts_start: now,
     ts_end: now,
-    device: "node-a",
-    vantage: "src",
-    interface: "eth0",
-    direction: "egress",
-    protocol: 6,
     src_addr: srcAddr,
     dst_addr: dstAddr,
     src_port: 41_000,
     dst_port: 5432,
     bytes: 500,
-    packets: 3,
-    sample_rate: 1,
-    tcp_flags: 0x18,
-    retransmits: 0,
     rtt_us: null,
-    app_latency_ms: null,
     src: { ...emptyEndpoint(), pid: 5, process_name: "checkout", container_id: srcContainer },
-    dst: emptyEndpoint(),
-    cluster_id: null,
-  };
+  });
 }
 
 describe("aggregate with the real kubetags (Kubernetes API stand-in)", () => {
   it("names both ends' pod, workload, node and container, and learns a pod created while running", async () => {
     const console = await new ConsoleStandIn(new Set([cred])).start();
-    const stop = new AbortController();
-    let url = "";
-    const done = runAggregate(
-      {
-        listenHost: "127.0.0.1",
-        listenPort: 0,
-        serverUrl: console.url,
-        kubetagsUrl: `http://127.0.0.1:${kubetags.address.port}`,
-        clusterId: "standin",
-        joinWindowMs: 0,
-        maxEntries: 1_000,
-        flushMs: 50,
-        log: () => {},
-        onListening: ({ port }) => {
-          url = `http://127.0.0.1:${port}`;
-        },
-      },
-      stop.signal,
-    );
+    const agg = await startAggregator({
+      serverUrl: console.url,
+      kubetagsUrl: `http://127.0.0.1:${kubetags.address.port}`,
+      clusterId: "standin",
+      joinWindowMs: 0,
+      maxEntries: 1_000,
+    });
+    const { url, metrics } = agg;
     try {
-      await eventually("listening", () => url !== "");
-      const metrics = async () => (await (await fetch(`${url}/metrics`)).json()) as AggregateMetrics;
       for (const deadline = Date.now() + 20_000; ; ) {
         const k = (await metrics()).kubetags;
         if (k !== null && k.containers >= 3 && k.ips >= 4) break;
@@ -176,8 +145,7 @@ describe("aggregate with the real kubetags (Kubernetes API stand-in)", () => {
         container_name: null,
       });
     } finally {
-      stop.abort();
-      await done;
+      await agg.stop();
       await console.stop();
     }
   }, 90_000);

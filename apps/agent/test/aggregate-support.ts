@@ -1,6 +1,6 @@
 /** Real HTTP parties around the aggregator in tests: a console stand-in that validates every batch with
- * the protocol's schema (as the console does), a kubetags server speaking the kubetags protocol, and an
- * agent-side poster. */
+ * the protocol's schema (as the console does), a kubetags server speaking the kubetags protocol, an
+ * agent-side poster, and the aggregator itself started in this process. */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
@@ -16,6 +16,7 @@ import {
   kubeSnapshotSchema,
   kubetagsPaths,
 } from "@kernflow/protocol";
+import { type AggregateMetrics, type AggregateOptions, runAggregate } from "../src/roles/aggregate";
 
 const gunzipAsync = promisify(gunzip);
 const gzipAsync = promisify(gzip);
@@ -193,4 +194,46 @@ export async function eventually(what: string, check: () => boolean, timeoutMs =
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+export interface RunningAggregator {
+  url: string;
+  /** Stops it and resolves with its final metrics; `stopped` tells whether that was asked already. */
+  stop: () => Promise<AggregateMetrics>;
+  readonly stopped: boolean;
+  metrics: () => Promise<AggregateMetrics>;
+}
+
+/** runAggregate in this process on a free port of 127.0.0.1, once it listens. Unless `options` say
+ * otherwise it flushes every 50 ms and logs nothing. */
+export async function startAggregator(
+  options: Pick<AggregateOptions, "serverUrl" | "joinWindowMs" | "maxEntries"> & Partial<AggregateOptions>,
+): Promise<RunningAggregator> {
+  const stop = new AbortController();
+  let url = "";
+  const done = runAggregate(
+    {
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      flushMs: 50,
+      log: () => {},
+      onListening: ({ port }) => {
+        url = `http://127.0.0.1:${port}`;
+      },
+      ...options,
+    },
+    stop.signal,
+  );
+  await eventually("the aggregator to listen", () => url !== "");
+  return {
+    url,
+    stop: async () => {
+      stop.abort();
+      return done;
+    },
+    get stopped() {
+      return stop.signal.aborted;
+    },
+    metrics: async () => (await (await fetch(`${url}/metrics`)).json()) as AggregateMetrics,
+  };
 }

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   type KubeIpEntry,
   kubeChangesSchema,
@@ -15,25 +12,22 @@ import { KubeApiStandin } from "./support/kube-api-standin";
 import { containerIdOf, node, pod, service, workload } from "./support/kube-api-standin-objects";
 
 let standin: KubeApiStandin;
-let dir: string;
 let role: KubetagsRole | null = null;
 
 beforeEach(async () => {
   standin = await KubeApiStandin.start();
-  dir = mkdtempSync(join(tmpdir(), "kubetags-"));
 });
 
 afterEach(async () => {
   await role?.stop();
   role = null;
   await standin.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function start(
   options: { pageSize?: number; maxTombstones?: number; resyncMs?: number; watchIdleTimeoutMs?: number } = {},
 ) {
-  const kubeConfig = loadKubeConfig(standin.writeKubeconfig(dir), {});
+  const kubeConfig = loadKubeConfig(standin.kubeconfigFile(), {});
   role = await startKubetags({
     kubeConfig,
     host: "127.0.0.1",

@@ -1,19 +1,12 @@
 // The agent's JetStream publisher against Debian's real nats-server: the documented message format, dedup
 // by batch id, and a clear NatsUnavailableError (so the caller keeps the batch) while the server is away.
 import { randomUUID } from "node:crypto";
-import { gunzipSync } from "node:zlib";
-import {
-  emptyEndpoint,
-  type FlowBatch,
-  flowBatchSchema,
-  flowStreamHeaders,
-  streamNameFor,
-} from "@kernflow/protocol";
+import { emptyEndpoint, type FlowBatch, flowStreamHeaders, streamNameFor } from "@kernflow/protocol";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import { afterEach, describe, expect, it } from "vitest";
 // One nats-server harness for every package's NATS tests.
-import { NatsServer, natsServerBinary } from "../../../packages/api/test/nats-support";
+import { NatsServer, natsServerBinary, storedBatch } from "../../../packages/api/test/nats-support";
+import { sampleRecord } from "../src/sinks/fixtures.test-support";
 import { NatsFlowPublisher, NatsUnavailableError } from "../src/transport/nats";
 
 const servers: NatsServer[] = [];
@@ -28,29 +21,16 @@ function batch(): FlowBatch {
   return {
     batch_id: randomUUID(),
     records: [
-      {
+      sampleRecord({
         ts_start: now,
         ts_end: now,
         device: "edge-1",
-        vantage: "src",
-        interface: "eth0",
-        direction: "egress",
-        protocol: 6,
-        src_addr: "10.0.0.1",
-        dst_addr: "10.0.0.2",
         src_port: 1234,
-        dst_port: 443,
-        bytes: 1500,
         packets: 2,
-        sample_rate: 1,
-        tcp_flags: 0x18,
-        retransmits: 0,
         rtt_us: 300,
         app_latency_ms: 1.5,
         src: { ...emptyEndpoint(), pid: 42, process_name: "curl" },
-        dst: emptyEndpoint(),
-        cluster_id: null,
-      },
+      }),
     ],
   };
 }
@@ -65,18 +45,17 @@ describe.skipIf(natsServerBinary === undefined)("NatsFlowPublisher (real nats-se
     expect(await publisher.publish(sent, "kfa_secret")).toEqual({ duplicate: false });
     expect(await publisher.publish(sent, "kfa_secret")).toEqual({ duplicate: true });
 
-    const nc = await connect({ servers: `127.0.0.1:${nats.port}` });
+    const nc = await nats.connect();
     try {
       const jsm = await jetstreamManager(nc);
       const info = await jsm.streams.info(streamNameFor("kernflow.flows"));
       expect(info.state.messages).toBe(1);
-      const stored = await jsm.streams.getMessage(streamNameFor("kernflow.flows"), { seq: 1 });
-      expect(stored?.subject).toBe("kernflow.flows");
-      expect(stored?.header.get(flowStreamHeaders.msgId)).toBe(sent.batch_id);
-      expect(stored?.header.get(flowStreamHeaders.encoding)).toBe("gzip");
-      expect(stored?.header.get(flowStreamHeaders.credential)).toBe("kfa_secret");
-      const body = flowBatchSchema.parse(JSON.parse(gunzipSync(stored?.data as Uint8Array).toString()));
-      expect(body).toEqual(sent);
+      const { message, batch } = await storedBatch(jsm, streamNameFor("kernflow.flows"), 1);
+      expect(message.subject).toBe("kernflow.flows");
+      expect(message.header.get(flowStreamHeaders.msgId)).toBe(sent.batch_id);
+      expect(message.header.get(flowStreamHeaders.encoding)).toBe("gzip");
+      expect(message.header.get(flowStreamHeaders.credential)).toBe("kfa_secret");
+      expect(batch).toEqual(sent);
     } finally {
       await nc.close();
     }

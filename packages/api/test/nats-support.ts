@@ -1,10 +1,15 @@
-// A real nats-server (Debian's, with JetStream) for the NATS transport tests: its own port and store
-// directory, restartable on the same port and store, killed on cleanup.
+// A real nats-server (Debian's, with JetStream) for the NATS transport tests of every package: its own port
+// and store directory, restartable on the same port and store, killed on cleanup; clients of it, and the
+// FlowBatch of a message it stored.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { type FlowBatch, flowBatchSchema } from "@kernflow/protocol";
+import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
+import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
 
 export const natsServerBinary = ["/usr/bin/nats-server", "/usr/sbin/nats-server"].find((p) => existsSync(p));
 
@@ -24,6 +29,11 @@ export class NatsServer {
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** A client of this server; `options` add to it (e.g. reconnecting forever across a restart). */
+  connect(options: NodeConnectionOptions = {}): Promise<NatsConnection> {
+    return connect({ servers: `127.0.0.1:${this.port}`, ...options });
   }
 
   async start(): Promise<this> {
@@ -69,4 +79,15 @@ export class NatsServer {
     }
     rmSync(this.storeDir, { recursive: true, force: true });
   }
+}
+
+/** Message `seq` of `stream`, and the FlowBatch it carries (gzip JSON, parsed with the protocol's schema). */
+export async function storedBatch(
+  jsm: JetStreamManager,
+  stream: string,
+  seq: number,
+): Promise<{ message: StoredMsg; batch: FlowBatch }> {
+  const message = await jsm.streams.getMessage(stream, { seq });
+  if (!message) throw new Error(`no message ${seq} in stream ${stream}`);
+  return { message, batch: flowBatchSchema.parse(JSON.parse(gunzipSync(message.data).toString())) };
 }

@@ -1,6 +1,7 @@
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type KubeObject, uidOf } from "./kube-api-standin-objects";
 
@@ -127,6 +128,14 @@ export class KubeApiStandin {
     return file;
   }
 
+  private ownDir: string | null = null;
+
+  /** A kubeconfig pointing at this server, in a temporary directory of its own that stop() removes. */
+  kubeconfigFile(): string {
+    this.ownDir ??= mkdtempSync(join(tmpdir(), "kube-standin-"));
+    return this.writeKubeconfig(this.ownDir);
+  }
+
   /** Creates or replaces an object (ADDED or MODIFIED), giving it the next resourceVersion. */
   apply(object: KubeObject): KubeObject {
     const path = this.pathOf(object.kind);
@@ -233,6 +242,7 @@ export class KubeApiStandin {
     this.watches.clear();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.ownDir !== null) rmSync(this.ownDir, { recursive: true, force: true });
   }
 
   private pathOf(kind: string): string {
