@@ -9,6 +9,8 @@ export interface PlanFields {
   maxDevices: number;
   maxFlowsPerSecond: number;
   retentionDays: number;
+  /** null = the console; http(s)://HOST:PORT = an aggregator; nats://HOST:PORT/SUBJECT = NATS JetStream. */
+  flowDestination: string | null;
 }
 
 export const emptyPlan: PlanFields = {
@@ -17,6 +19,7 @@ export const emptyPlan: PlanFields = {
   maxDevices: 10,
   maxFlowsPerSecond: 10_000,
   retentionDays: 7,
+  flowDestination: null,
 };
 
 export function PlanForm({ initial, onSubmit, ...card }: EditFormProps<PlanFields>) {
@@ -25,6 +28,7 @@ export function PlanForm({ initial, onSubmit, ...card }: EditFormProps<PlanField
   const [maxDevices, setMaxDevices] = useState(String(initial.maxDevices));
   const [maxFlowsPerSecond, setMaxFlowsPerSecond] = useState(String(initial.maxFlowsPerSecond));
   const [retentionDays, setRetentionDays] = useState(String(initial.retentionDays));
+  const [flowDestination, setFlowDestination] = useState(initial.flowDestination ?? "");
 
   const submit = () =>
     onSubmit({
@@ -33,6 +37,8 @@ export function PlanForm({ initial, onSubmit, ...card }: EditFormProps<PlanField
       maxDevices: Number(maxDevices),
       maxFlowsPerSecond: Number(maxFlowsPerSecond),
       retentionDays: Number(retentionDays),
+      // Empty sends the plan's agents back to the console.
+      flowDestination: flowDestination.trim() === "" ? null : flowDestination.trim(),
     });
 
   return (
@@ -48,6 +54,12 @@ export function PlanForm({ initial, onSubmit, ...card }: EditFormProps<PlanField
           onChange={setMaxFlowsPerSecond}
         />
         <CountField label="Retention (days)" required value={retentionDays} onChange={setRetentionDays} />
+        <TextField
+          label="Flow destination"
+          placeholder="empty = console; http://aggregator:7000 or nats://nats:4222/kernflow.flows"
+          value={flowDestination}
+          onChange={setFlowDestination}
+        />
       </div>
     </FormCard>
   );
