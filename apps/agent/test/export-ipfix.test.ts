@@ -7,15 +7,13 @@
 import type { ChildProcess } from "node:child_process";
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type FlowRecord, flowRecordSchema } from "@kernflow/protocol";
+import { join } from "node:path";
+import type { FlowRecord } from "@kernflow/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { kernelTestsUnavailable } from "./capture-harness";
+import { startCaptureProcess } from "./support/capture-process";
 import { type Netns, NetnsLab } from "./support/netns";
 
-const agentDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-const bin = join(agentDir, "bin", "kernflow-agent.js");
 const PEN = 32473; // RFC 5612's documentation PEN: shows that ?pen= reaches the template.
 
 const kernelSkip = (() => {
@@ -201,18 +199,24 @@ function expectedEnterpriseEntries(r: FlowRecord): string[] {
 describe.skipIf(typeof kernelSkip === "string" || decodersMissing.length > 0)(
   "capture --export ipfix:// decoded by tshark and nfdump",
   () => {
-    let lab: NetnsLab | null = null;
+    let labOfTest: NetnsLab | null = null;
     afterEach(async () => {
-      await lab?.cleanup();
-      lab = null;
+      await labOfTest?.cleanup();
+      labOfTest = null;
     });
 
-    it("exports exactly the printed IPv4 and IPv6 records, enterprise fields included, with gapless sequence numbers; a refusing TCP collector does not stop the capture", async () => {
+    /** A lab of the test: the agent's namespace and a peer, joined by a veth. */
+    async function agentAndPeer() {
       if (kernelSkip instanceof Error) throw kernelSkip;
-      lab = await NetnsLab.create();
+      const lab = await NetnsLab.create();
+      labOfTest = lab;
       const agentNs = await lab.namespace("agent");
       const peer = await lab.namespace("peer");
-      const link = await lab.veth(agentNs, peer);
+      return { lab, agentNs, peer, link: await lab.veth(agentNs, peer) };
+    }
+
+    it("exports exactly the printed IPv4 and IPv6 records, enterprise fields included, with gapless sequence numbers; a refusing TCP collector does not stop the capture", async () => {
+      const { lab, agentNs, peer, link } = await agentAndPeer();
       // A fresh namespace: its loopback ports are all free, and only the exporter talks on them.
       const tsharkPort = 20000 + Math.floor(Math.random() * 20000);
       const nfcapdPort = tsharkPort + 1;
@@ -241,33 +245,16 @@ describe.skipIf(typeof kernelSkip === "string" || decodersMissing.length > 0)(
         /Startup/,
       );
 
-      const agent = await startAndWait(
-        agentNs,
+      const agent = await startCaptureProcess(
         [
-          process.execPath,
-          bin,
-          "capture",
-          "--interfaces",
-          `kf${lab.id}*`,
-          "--format",
-          "ndjson",
-          "--device",
-          "ipfix-test",
-          "--export",
-          `ipfix://127.0.0.1:${tsharkPort}?pen=${PEN}`,
-          "--export",
-          `ipfix://127.0.0.1:${nfcapdPort}`,
+          ...["--interfaces", `kf${lab.id}*`, "--device", "ipfix-test"],
+          ...["--export", `ipfix://127.0.0.1:${tsharkPort}?pen=${PEN}`],
+          ...["--export", `ipfix://127.0.0.1:${nfcapdPort}`],
           // Nothing listens there: the agent must log, back off and go on capturing and exporting.
-          "--export",
-          "ipfix+tcp://127.0.0.1:9",
+          ...["--export", "ipfix+tcp://127.0.0.1:9"],
         ],
-        /attached to /,
+        { ns: agentNs, timeoutMs: 30_000 },
       );
-      let stdout = "";
-      agent.child.stdout?.removeAllListeners("data");
-      agent.child.stdout?.on("data", (d) => {
-        stdout += String(d);
-      });
 
       const tcpServer = await lab.startServer(peer, {
         protocol: "tcp",
@@ -291,23 +278,19 @@ describe.skipIf(typeof kernelSkip === "string" || decodersMissing.length > 0)(
       });
       await udpServer.waitForEvents(3);
 
-      const exited = new Promise<number | null>((r) => agent.child.once("exit", (code) => r(code)));
-      agent.child.kill("SIGINT");
-      expect(await exited).toBe(0);
+      const printed = await agent.stop();
       // Let the last datagrams reach both collectors before they stop.
       await new Promise((r) => setTimeout(r, 1_000));
       await stopAndWait(tshark.child, "SIGINT");
       await stopAndWait(nfcapd.child, "SIGTERM");
       await stopAndWait(listener.child, "SIGKILL");
 
-      const printed = stdout
-        .trimEnd()
-        .split("\n")
-        .map((line) => flowRecordSchema.parse(JSON.parse(line)));
       expect(printed.some((r) => r.protocol === 6 && r.src_addr === link.a.ipv4)).toBe(true);
       expect(printed.some((r) => r.protocol === 17 && r.dst_addr === link.b.ipv6)).toBe(true);
       const expected = printed.map(recordKey).sort();
-      expect(agent.log()).toMatch(/export ipfix\+tcp:\/\/127\.0\.0\.1:9: .*ECONNREFUSED.*retrying in \d+ ms/);
+      expect(agent.stderr()).toMatch(
+        /export ipfix\+tcp:\/\/127\.0\.0\.1:9: .*ECONNREFUSED.*retrying in \d+ ms/,
+      );
 
       // tshark: same flows, the header sequence counts records with no gap, enterprise fields round-trip.
       const messages = await decodeWithTshark(pcap, tsharkPort);
@@ -372,11 +355,7 @@ describe.skipIf(typeof kernelSkip === "string" || decodersMissing.length > 0)(
       expect(failures).toBe(0);
     });
     it("exports over ipfix+tcp: templates once, then exactly the printed records with gapless sequence numbers, decoded by tshark from the TCP stream", async () => {
-      if (kernelSkip instanceof Error) throw kernelSkip;
-      lab = await NetnsLab.create();
-      const agentNs = await lab.namespace("agent");
-      const peer = await lab.namespace("peer");
-      const link = await lab.veth(agentNs, peer);
+      const { lab, agentNs, peer, link } = await agentAndPeer();
       const port = 20000 + Math.floor(Math.random() * 20000);
       const pcap = join(lab.tempDirectory, "ipfix-tcp.pcap");
       const tshark = await startAndWait(
@@ -396,26 +375,10 @@ describe.skipIf(typeof kernelSkip === "string" || decodersMissing.length > 0)(
         ],
         /listening/,
       );
-      const agent = await startAndWait(
-        agentNs,
-        [
-          process.execPath,
-          bin,
-          "capture",
-          "--interfaces",
-          `kf${lab.id}*`,
-          "--format",
-          "ndjson",
-          "--export",
-          `ipfix+tcp://127.0.0.1:${port}`,
-        ],
-        /attached to /,
+      const agent = await startCaptureProcess(
+        ["--interfaces", `kf${lab.id}*`, "--export", `ipfix+tcp://127.0.0.1:${port}`],
+        { ns: agentNs, timeoutMs: 30_000 },
       );
-      let stdout = "";
-      agent.child.stdout?.removeAllListeners("data");
-      agent.child.stdout?.on("data", (d) => {
-        stdout += String(d);
-      });
       const tcpServer = await lab.startServer(peer, {
         protocol: "tcp",
         bind: link.b.ipv4,
@@ -427,17 +390,11 @@ describe.skipIf(typeof kernelSkip === "string" || decodersMissing.length > 0)(
         port: tcpServer.port,
         bytes: 20_000,
       });
-      const exited = new Promise<number | null>((r) => agent.child.once("exit", (code) => r(code)));
-      agent.child.kill("SIGINT");
-      expect(await exited).toBe(0);
+      const printed = await agent.stop();
       await new Promise((r) => setTimeout(r, 1_000));
       await stopAndWait(tshark.child, "SIGINT");
       await stopAndWait(collector.child, "SIGKILL");
 
-      const printed = stdout
-        .trimEnd()
-        .split("\n")
-        .map((line) => flowRecordSchema.parse(JSON.parse(line)));
       expect(printed.some((r) => r.protocol === 6 && r.src_addr === link.a.ipv4)).toBe(true);
       const messages = await decodeWithTshark(pcap, port, "tcp");
       expect(

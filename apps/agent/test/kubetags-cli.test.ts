@@ -1,5 +1,4 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,14 +26,11 @@ function agent(...args: string[]): Promise<{ code: number | null; stdout: string
 
 let child: ChildProcess | null = null;
 let standin: KubeApiStandin | null = null;
-let dir: string | null = null;
 afterEach(async () => {
   if (child !== null && child.exitCode === null) child.kill("SIGKILL");
   child = null;
   await standin?.stop();
   standin = null;
-  if (dir !== null) rmSync(dir, { recursive: true, force: true });
-  dir = null;
 });
 
 describe("kernflow-agent kubetags", () => {
@@ -59,7 +55,6 @@ describe("kernflow-agent kubetags", () => {
 
   it("runs against the stand-in API server, serves its maps and stops on SIGTERM with exit 0", async () => {
     standin = await KubeApiStandin.start();
-    dir = mkdtempSync(join(tmpdir(), "kubetags-cli-"));
     standin.apply(node("node-a", "10.0.0.10"));
     standin.apply(workload("ReplicaSet", "web-6b7c9", "default", { kind: "Deployment", name: "web" }));
     standin.apply(
@@ -71,7 +66,7 @@ describe("kernflow-agent kubetags", () => {
         owner: { kind: "ReplicaSet", name: "web-6b7c9" },
       }),
     );
-    const kubeconfig = standin.writeKubeconfig(dir);
+    const kubeconfig = standin.kubeconfigFile();
     const proc = spawn(
       process.execPath,
       [bin, "kubetags", "--listen", "127.0.0.1:0", "--kubeconfig", kubeconfig],
