@@ -16,9 +16,11 @@ import {
   streamNameFor,
 } from "@kernflow/protocol";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// The agent's test record, the one the agent's NATS tests build on too.
+import { sampleRecord } from "../../../apps/agent/src/sinks/fixtures.test-support";
 import { generateAgentCredential } from "../src/agent/credentials";
 import { emptyNatsIngestStats, runNatsIngest } from "../src/flows/nats-ingest";
 import { createHarness, type Harness } from "./harness";
@@ -58,13 +60,10 @@ afterAll(async () => {
 /** Record `i` of a run: ports and bytes encode i, so a lost or doubled record changes the sums. */
 function record(i: number, tsMs: number, srcAddr: string): FlowRecord {
   const ts = new Date(tsMs).toISOString();
-  return {
+  return sampleRecord({
     ts_start: ts,
     ts_end: ts,
     device: deviceName,
-    vantage: "src",
-    interface: "eth0",
-    direction: "egress",
     protocol: 17,
     src_addr: srcAddr,
     dst_addr: "10.9.0.2",
@@ -72,15 +71,10 @@ function record(i: number, tsMs: number, srcAddr: string): FlowRecord {
     dst_port: Math.floor(i / 65_536),
     bytes: i + 1,
     packets: 1,
-    sample_rate: 1,
     tcp_flags: 0,
-    retransmits: 0,
     rtt_us: null,
-    app_latency_ms: null,
     src: emptyEndpoint(),
-    dst: emptyEndpoint(),
-    cluster_id: null,
-  };
+  });
 }
 
 /** Publishes records [from, to) in batches as an agent would; retries while the server is away. */
@@ -163,7 +157,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 describe.skipIf(natsServerBinary === undefined)("NATS JetStream flow ingest", () => {
   it("stores exactly 1M records once when one of two workers is SIGKILLed mid-run", async () => {
     const nats = await new NatsServer().start();
-    const nc = await connect({ servers: `127.0.0.1:${nats.port}`, maxReconnectAttempts: -1 });
+    const nc = await nats.connect({ maxReconnectAttempts: -1 });
     try {
       const subject = "kernflow.flows.kill";
       const total = 1_000_000;
@@ -206,11 +200,7 @@ describe.skipIf(natsServerBinary === undefined)("NATS JetStream flow ingest", ()
 
   it("loses nothing when nats-server restarts mid-run", async () => {
     const nats = await new NatsServer().start();
-    const nc = await connect({
-      servers: `127.0.0.1:${nats.port}`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 200,
-    });
+    const nc = await nats.connect({ maxReconnectAttempts: -1, reconnectTimeWait: 200 });
     try {
       const subject = "kernflow.flows.restart";
       const total = 100_000;
@@ -246,7 +236,7 @@ describe.skipIf(natsServerBinary === undefined)("NATS JetStream flow ingest", ()
 
   it("moves poisoned messages to the dead-letter subject with their reason and goes on", async () => {
     const nats = await new NatsServer().start();
-    const nc = await connect({ servers: `127.0.0.1:${nats.port}` });
+    const nc = await nats.connect();
     const stop = new AbortController();
     let running: Promise<unknown> = Promise.resolve();
     try {
