@@ -44,16 +44,6 @@ test("returns to the page asked for after signing in, and signs out", async ({ p
   await expect(page).toHaveURL(/\/login/);
 });
 
-test("says plainly that unbuilt sections are not built yet", async ({ page }) => {
-  await signIn(page);
-  await page
-    .getByRole("navigation", { name: "Console sections" })
-    .getByRole("link", { name: "Flows" })
-    .click();
-  await expect(page.getByRole("heading", { name: "Flows" })).toBeVisible();
-  await expect(page.getByRole("status")).toHaveText(/not built yet/);
-});
-
 test("sends the user to the login page when the session ends while the console is open", async ({ page }) => {
   await signIn(page);
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();

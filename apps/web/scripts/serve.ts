@@ -8,13 +8,14 @@ import {
   ensureBootstrapAdmin,
   InvalidBootstrapEnvError,
   registerDefaultBytecode,
-  stopConfigChangeRelay,
 } from "@kernflow/api";
 import { DatabaseError, openDatabase, parseDatabaseEnv } from "@kernflow/db";
 import { assertConsoleBuilt, ConsoleNotBuiltError } from "../src/launcher/build";
 import { LauncherConfigError, parseLauncherEnv } from "../src/launcher/env";
 import { ListenError, listen } from "../src/launcher/listen";
 import { type LocalAgent, startLocalAgent } from "../src/launcher/local-agent";
+import { closeServerDb } from "../src/server/db";
+import { closeServerFlowStore } from "../src/server/flow-store";
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -77,8 +78,9 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     });
     await nextApp?.close();
-    // The relay's LISTEN connection must go before PostgreSQL does, or it reports the server's shutdown.
-    await stopConfigChangeRelay();
+    // The route handlers' connections must go before PostgreSQL does, or they report its shutdown.
+    await closeServerFlowStore();
+    await closeServerDb();
     await db.close();
     say("stopped");
     process.exit(code);

@@ -1,21 +1,27 @@
 import { scheduleFlowRetention } from "@kernflow/api";
 import { createFlowStore, type FlowStore } from "@kernflow/db";
-import { z } from "zod";
-import { serverDb } from "./db";
-
-const databaseUrlSchema = z
-  .string({ error: "DATABASE_URL is not set: start the console with `npm start`, which provides it" })
-  .regex(/^postgres(ql)?:\/\/.+/, "DATABASE_URL must be a postgres:// or postgresql:// URL");
+import { serverDatabaseUrl, serverDb } from "./db";
 
 // One flow store (and its own connection pool) per server process, created on first use and kept on
 // globalThis for the same reasons as serverDb() in ./db.ts.
-const holder = globalThis as typeof globalThis & { kernflowFlowStore?: FlowStore };
+const holder = globalThis as typeof globalThis & {
+  kernflowFlowStore?: { store: FlowStore; stopRetention: () => void };
+};
 
 export function serverFlowStore(): FlowStore {
   if (!holder.kernflowFlowStore) {
-    holder.kernflowFlowStore = createFlowStore(databaseUrlSchema.parse(process.env.DATABASE_URL));
+    const store = createFlowStore(serverDatabaseUrl());
     // Each plan's retention: old day partitions dropped at start and hourly after.
-    scheduleFlowRetention(serverDb(), holder.kernflowFlowStore);
+    holder.kernflowFlowStore = { store, stopRetention: scheduleFlowRetention(serverDb(), store) };
   }
-  return holder.kernflowFlowStore;
+  return holder.kernflowFlowStore.store;
+}
+
+/** Ends the retention schedule and the store's pool (launcher shutdown, before PostgreSQL stops). */
+export async function closeServerFlowStore(): Promise<void> {
+  const held = holder.kernflowFlowStore;
+  holder.kernflowFlowStore = undefined;
+  if (!held) return;
+  held.stopRetention();
+  await held.store.close();
 }

@@ -98,11 +98,7 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
                 const current = section.href === "/" ? pathname === "/" : pathname.startsWith(section.href);
                 return (
                   <li key={section.href}>
-                    <Link
-                      href={section.href}
-                      aria-current={current ? "page" : undefined}
-                      className={section.built ? undefined : "unbuilt"}
-                    >
+                    <Link href={section.href} aria-current={current ? "page" : undefined}>
                       {section.title}
                     </Link>
                   </li>
