@@ -71,21 +71,40 @@ export interface VethOptions {
   ipv6?: boolean;
 }
 
-/** A veth pair: `outer` in this namespace (where the agent captures), `inner` in a fresh namespace.
- * IPv6 is off and neighbours are static, so the only packets on the link are the test's own. */
-export class VethLink {
+/** The names and IPv4 /24 of a link between this namespace (`outer`, where the agent captures) and a fresh
+ * one (`inner`): unique per link, so links of tests running at once do not collide. */
+abstract class LabLink {
   readonly id = uniqueId();
-  readonly netns = `kfcap-${this.id}`;
-  readonly outer = `kfo${this.id}`;
-  readonly inner = `kfi${this.id}`;
+  readonly netns: string;
+  readonly outer: string;
+  readonly inner: string;
   readonly subnet =
     `10.${200 + (Number.parseInt(this.id.slice(0, 2), 16) % 50)}.${Number.parseInt(this.id.slice(2, 4), 16)}`;
   readonly outerAddr = `${this.subnet}.1`;
   readonly innerAddr = `${this.subnet}.2`;
+
+  constructor(prefixes: { netns: string; outer: string; inner: string }) {
+    this.netns = `${prefixes.netns}${this.id}`;
+    this.outer = `${prefixes.outer}${this.id}`;
+    this.inner = `${prefixes.inner}${this.id}`;
+  }
+
+  inNs(cmd: string, ...args: string[]): string {
+    return run("ip", "netns", "exec", this.netns, cmd, ...args);
+  }
+}
+
+/** A veth pair: `outer` in this namespace (where the agent captures), `inner` in a fresh namespace.
+ * IPv6 is off and neighbours are static, so the only packets on the link are the test's own. */
+export class VethLink extends LabLink {
   // Canonical text (no leading zeros in a group), as records print addresses.
   readonly subnet6 = `fd6b:6601:${Number.parseInt(this.id.slice(0, 4), 16).toString(16)}`;
   readonly outerAddr6 = `${this.subnet6}::1`;
   readonly innerAddr6 = `${this.subnet6}::2`;
+
+  constructor() {
+    super({ netns: "kfcap-", outer: "kfo", inner: "kfi" });
+  }
 
   create(options: VethOptions = {}): this {
     run("ip", "netns", "add", this.netns);
@@ -126,10 +145,6 @@ export class VethLink {
       this.inNs("ip", ...neigh, this.outerAddr6, "lladdr", outerMac, "dev", this.inner, "nud", "permanent");
     }
     return this;
-  }
-
-  inNs(cmd: string, ...args: string[]): string {
-    return run("ip", "netns", "exec", this.netns, cmd, ...args);
   }
 
   ifindex(): number {
@@ -312,16 +327,12 @@ export function totals(records: readonly FlowRecord[], filter: (r: FlowRecord) =
 /** The other half of the agent's test lab: a TUN pair joined by a user-space forwarder that delays and
  * drops packets (this kernel has no netem). `outer` stays here for the agent; `inner` moves into a fresh
  * namespace. TUN devices are L3 (no link header) and NOARP, so again only the test's packets flow. */
-export class ImpairedLink {
-  readonly id = uniqueId();
-  readonly netns = `kfimp-${this.id}`;
-  readonly outer = `kfto${this.id}`;
-  readonly inner = `kfti${this.id}`;
-  readonly subnet =
-    `10.${200 + (Number.parseInt(this.id.slice(0, 2), 16) % 50)}.${Number.parseInt(this.id.slice(2, 4), 16)}`;
-  readonly outerAddr = `${this.subnet}.1`;
-  readonly innerAddr = `${this.subnet}.2`;
+export class ImpairedLink extends LabLink {
   private forwarder: ChildProcess | undefined;
+
+  constructor() {
+    super({ netns: "kfimp-", outer: "kfto", inner: "kfti" });
+  }
 
   async create(impairment: { delayMs: number; lossPercent: number }): Promise<this> {
     const script = join(here, "support", "netns-impair.py");
@@ -347,10 +358,6 @@ export class ImpairedLink {
     this.inNs("ip", "link", "set", this.inner, "up");
     run("ip", "link", "set", this.outer, "up");
     return this;
-  }
-
-  inNs(cmd: string, ...args: string[]): string {
-    return run("ip", "netns", "exec", this.netns, cmd, ...args);
   }
 
   destroy(): void {
