@@ -10,15 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emptyNatsIngestStats, runNatsIngest } from "../../../packages/api/src/flows/nats-ingest";
 import { NatsServer, natsServerBinary } from "../../../packages/api/test/nats-support";
 import { defaultBytecodePath } from "../src/bpf/loader";
-import {
-  type Counters,
-  counters,
-  kernelTestsUnavailable,
-  NamedPrograms,
-  TrafficProcess,
-  trafficScript,
-  VethLink,
-} from "./capture-harness";
+import { type Counters, counters, kernelTestsUnavailable, VethLink } from "./capture-harness";
+import { useCaptureLab } from "./capture-lab";
 import { AgentProcess } from "./support/agent-process";
 import { TestConsole } from "./support/console";
 
@@ -35,32 +28,29 @@ async function until(what: string, probe: () => Promise<boolean> | boolean, time
 describe.skipIf(unavailable !== null || natsServerBinary === undefined)(
   "kernflow-agent run with the plan's flow destination",
   () => {
+    const lab = useCaptureLab();
     let consoleServer: TestConsole;
-    let programs: NamedPrograms;
     const cleanups: (() => unknown)[] = [];
 
     beforeAll(async () => {
-      programs = new NamedPrograms();
       consoleServer = await TestConsole.start();
       await registerDefaultBytecode(consoleServer.database.prisma, defaultBytecodePath());
     }, 120_000);
 
     afterAll(async () => {
       for (const cleanup of cleanups.reverse()) await cleanup();
-      programs?.cleanup();
       await consoleServer?.close();
     });
 
     async function udpBurst(link: VethLink, count: number): Promise<void> {
-      const server = TrafficProcess.start([
-        ...["ip", "netns", "exec", link.netns],
-        ...[programs.path("kf-destsrv"), trafficScript, "udp-server", link.innerAddr],
-      ]);
-      cleanups.push(() => server.stop());
+      const server = lab.traffic("kf-destsrv", ["udp-server", link.innerAddr], link.netns);
       const ready = await server.next("ready");
-      const client = TrafficProcess.start([
-        ...[programs.path("kf-destudp"), trafficScript, "udp-client", link.innerAddr, String(ready.port)],
-        ...[String(count), "20"],
+      const client = lab.traffic("kf-destudp", [
+        "udp-client",
+        link.innerAddr,
+        String(ready.port),
+        String(count),
+        "20",
       ]);
       await client.next("done");
       server.stop();
@@ -68,9 +58,7 @@ describe.skipIf(unavailable !== null || natsServerBinary === undefined)(
 
     /** A veth, a plan capturing on it with `flowDestination`, and an agent enrolled in it (not yet run). */
     async function enrolledAgent(flowDestination: string) {
-      const link = new VethLink();
-      link.create();
-      cleanups.push(() => link.destroy());
+      const link = lab.keep(new VethLink().create());
       const { planId, secret } = await consoleServer.planAndToken();
       await consoleServer.restOk("POST", "/capture-rules", {
         scope: "plan",
