@@ -137,15 +137,34 @@ interface RollupRow {
   retransmits: number;
 }
 
-function rollupValue(
-  record: FlowRecord,
-  dimension: (typeof rollupDimensions)[number],
-): string | number | null {
-  if (dimension.startsWith("src_"))
-    return record.src[dimension.slice(4) as keyof FlowRecord["src"]] as string | null;
-  if (dimension.startsWith("dst_"))
-    return record.dst[dimension.slice(4) as keyof FlowRecord["dst"]] as string | null;
-  return record[dimension as "device" | "vantage" | "interface" | "direction" | "protocol" | "cluster_id"];
+type DimValue = string | number | null;
+
+/** One reader per rollup dimension, resolved once (not by string surgery on the name for every record). */
+const rollupReaders: readonly ((r: FlowRecord) => DimValue)[] = rollupDimensions.map((d) => {
+  if (d.startsWith("src_")) {
+    const field = d.slice(4) as keyof FlowRecord["src"];
+    return (r: FlowRecord) => r.src[field] as string | null;
+  }
+  if (d.startsWith("dst_")) {
+    const field = d.slice(4) as keyof FlowRecord["dst"];
+    return (r: FlowRecord) => r.dst[field] as string | null;
+  }
+  const field = d as "device" | "vantage" | "interface" | "direction" | "protocol" | "cluster_id";
+  return (r: FlowRecord) => r[field];
+});
+
+/**
+ * The in-memory grouping key of a record's minute and dimension values: length-prefixed strings ("-" for
+ * null), so two different value lists never give the same key, without JSON-serialising every record.
+ * The stored dims_key (an md5 of the values' JSON) is computed once per distinct value list, not per record.
+ */
+function dimsId(record: FlowRecord): string {
+  let id = "";
+  for (const read of rollupReaders) {
+    const v = read(record);
+    id += v === null ? "|-" : typeof v === "number" ? `|#${v}` : `|${v.length}:${v}`;
+  }
+  return id;
 }
 
 /** Sums the batch per minute and rollup dimensions in memory, then adds those sums to the stored ones. */
@@ -155,14 +174,20 @@ async function upsertRollup(
   knownDims: KnownDims,
 ): Promise<string[]> {
   const groups = new Map<string, RollupRow>();
+  const keys = new Map<string, string>();
   for (const record of input.records) {
     const minute = Math.floor(Date.parse(record.ts_start) / 60_000) * 60_000;
-    const dims = rollupDimensions.map((d) => rollupValue(record, d));
-    const dimsJson = JSON.stringify(dims);
-    const id = `${minute}|${dimsJson}`;
+    const dimsPart = dimsId(record);
+    const id = `${minute}${dimsPart}`;
     let row = groups.get(id);
     if (!row) {
-      row = { minute, key: dimsKey(dimsJson), dims, records: 0, bytes: 0, packets: 0, retransmits: 0 };
+      const dims = rollupReaders.map((read) => read(record));
+      let key = keys.get(dimsPart);
+      if (key === undefined) {
+        key = dimsKey(JSON.stringify(dims));
+        keys.set(dimsPart, key);
+      }
+      row = { minute, key, dims, records: 0, bytes: 0, packets: 0, retransmits: 0 };
       groups.set(id, row);
     }
     row.records += 1;
@@ -170,10 +195,10 @@ async function upsertRollup(
     row.packets += record.packets * record.sample_rate;
     row.retransmits += record.retransmits;
   }
+  const rows = [...groups.values()];
   // The dimension values of keys not yet known to this process go to flows.rollup_dims (once per key for
   // all time); the sums go to the rollup. Both through COPY into session-temporary staging tables (emptied
   // at every commit): serialising thousands of rows as array parameters costs more than the database work.
-  const rows = [...groups.values()];
   const newKeys = new Map<string, (string | number | null)[]>();
   for (const r of rows) if (!knownDims.has(r.key)) newKeys.set(r.key, r.dims);
   await client.query(
