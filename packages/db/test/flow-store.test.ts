@@ -7,7 +7,6 @@ import { createFlowStore, dayPartitionName, type FlowStore, recordColumns } from
 import { createTestDatabase, type TestDatabase } from "../src/testing";
 
 const PLAN = "0f0e0d0c-0b0a-4908-8706-050403020100";
-const DEVICE = "11111111-2222-4333-8444-555555555555";
 
 function record(i: number, ts: string): FlowRecord {
   return {

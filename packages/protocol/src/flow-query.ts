@@ -68,7 +68,13 @@ export const flowDimensionLabels: Record<FlowDimension, string> = (() => {
 /** Dimensions holding an IP address: the only ones a `cidr` filter applies to. */
 export const addressDimensions: readonly FlowDimension[] = ["src_addr", "dst_addr"];
 
-export const flowMetrics = ["bits_per_s", "packets_per_s", "retransmits_per_s", "app_latency_ms", "rtt_ms"] as const;
+export const flowMetrics = [
+  "bits_per_s",
+  "packets_per_s",
+  "retransmits_per_s",
+  "app_latency_ms",
+  "rtt_ms",
+] as const;
 export const flowMetricSchema = z.enum(flowMetrics);
 export type FlowMetric = z.infer<typeof flowMetricSchema>;
 /** Volume metrics are sums; the others are distributions summarised by `aggregate`. */
@@ -93,7 +99,15 @@ export type FlowFilter = z.infer<typeof flowFilterSchema>;
 export const flowTimeRangeSchema = z.union([
   z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }).strict(),
   /** Relative to now: the last N seconds (max 31 days). */
-  z.object({ last_seconds: z.number().int().min(10).max(31 * 86_400) }).strict(),
+  z
+    .object({
+      last_seconds: z
+        .number()
+        .int()
+        .min(10)
+        .max(31 * 86_400),
+    })
+    .strict(),
 ]);
 export type FlowTimeRange = z.infer<typeof flowTimeRangeSchema>;
 
