@@ -1,23 +1,10 @@
 // How flow records map onto the columns of flows.records and flows.rollup_1m. Column names equal the
 // query's dimension ids, so a dimension is a column and nothing needs translating.
-import type { FlowDimension, FlowRecord } from "@kernflow/protocol";
-import { flowDimensions } from "@kernflow/protocol";
+import type { Endpoint, FlowDimension, FlowRecord } from "@kernflow/protocol";
+import { endpointSchema, flowDimensions } from "@kernflow/protocol";
 
-/** Endpoint fields stored per side, in column order (labels are jsonb; the rest are scalars). */
-const endpointColumns = [
-  "pid",
-  "process_name",
-  "process_cmdline",
-  "container_id",
-  "container_name",
-  "node",
-  "object_name",
-  "object_namespace",
-  "object_type",
-  "workload_name",
-  "workload_namespace",
-  "object_labels",
-] as const;
+/** Endpoint fields stored per side, in the protocol's order (labels are jsonb; the rest are scalars). */
+const endpointColumns = Object.keys(endpointSchema.shape) as (keyof Endpoint)[];
 
 /** Every column of flows.records, in the order the writers send them. */
 export const recordColumns = [
