@@ -12,7 +12,12 @@ const problems = [];
 for (const check of ["typecheck", "lint"]) {
   const file = join(dir, `${check}.status`);
   const ok = existsSync(file) && readFileSync(file, "utf8").trim() === "pass";
-  ok ? passed++ : (failed++, problems.push(`${check} failed`));
+  if (ok) {
+    passed++;
+  } else {
+    failed++;
+    problems.push(`${check} failed`);
+  }
 }
 
 const vitestFile = join(dir, "vitest.json");
@@ -48,7 +53,9 @@ if (existsSync(pwFile)) {
   // unavailable; in CI those must run, like the agent's kernel tests.
   if (process.env.CI === "true" && s.skipped > 0) {
     failed += s.skipped;
-    problems.push(`${s.skipped} browser test(s) needing root and eBPF were skipped in CI: they must run there`);
+    problems.push(
+      `${s.skipped} browser test(s) needing root and eBPF were skipped in CI: they must run there`,
+    );
   } else {
     skipped += s.skipped;
   }
