@@ -9,9 +9,12 @@ import {
   type EnrollResponse,
   type HostFacts,
 } from "@kernflow/protocol";
+import { afterAll, beforeAll } from "vitest";
+import { stopConfigChangeRelay } from "../src/agent/config-bus";
+import { waitingCheckIns } from "../src/agent/config-waiters";
 import { listenFetch } from "../src/agent/node-server";
 import { handleAgentRequest, handleRestRequest } from "../src/index";
-import type { Harness } from "./harness";
+import { createHarness, type Harness } from "./harness";
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by the tests' assertions
 type Json = any;
@@ -28,6 +31,65 @@ export async function startFleetServer(h: Harness, flowStore?: FlowStore): Promi
       : handleRestRequest(request, h.deps),
   );
   return { url, close };
+}
+
+/** A test file's harness and fleet server, set up before its tests and closed after them. */
+export interface Fleet {
+  h: Harness;
+  server: FleetServer;
+  /** Only with `useFleetServer({ flowStore })`. */
+  flowStore?: FlowStore;
+  /** A REST call as the harness admin. */
+  asAdmin(method: string, path: string, body?: unknown): ReturnType<typeof http>;
+  /** A new plan and token, and a device enrolled with it (its credential, host facts and id). */
+  enrolled(options?: { maxDevices?: number }): Promise<EnrolledDevice>;
+}
+export type EnrolledDevice = Awaited<ReturnType<typeof planAndToken>> & {
+  credential: string;
+  host: HostFacts;
+  id: string;
+};
+
+/**
+ * Registers the file's beforeAll/afterAll: a harness (database, users) and a fleet server in front of it,
+ * optionally with a flow store made by `flowStore(databaseUrl)`. The fields are set once beforeAll ran.
+ */
+export function useFleetServer(options: { flowStore?: (databaseUrl: string) => FlowStore } = {}): Fleet {
+  const fleet = {
+    asAdmin: (method: string, path: string, body?: unknown) =>
+      http(fleet.server, method, `/api/v1${path}`, { bearer: fleet.h.users.admin.token, body }),
+    enrolled: async (enrollOptions: { maxDevices?: number } = {}) => {
+      const made = await planAndToken(fleet.h, fleet.server, enrollOptions);
+      const res = await enroll(fleet.server, made.secret);
+      return {
+        ...made,
+        credential: res.body.credential as string,
+        host: res.host,
+        id: res.body.device.id as string,
+      };
+    },
+  } as Fleet;
+  beforeAll(async () => {
+    fleet.h = await createHarness();
+    if (options.flowStore) fleet.flowStore = options.flowStore(fleet.h.database.url);
+    fleet.server = await startFleetServer(fleet.h, fleet.flowStore);
+  });
+  afterAll(async () => {
+    await stopConfigChangeRelay();
+    await fleet.server?.close();
+    await fleet.flowStore?.close();
+    await fleet.h?.cleanup();
+  });
+  return fleet;
+}
+
+/** Resolves once `count` check-ins are parked waiting, so a test announces only after they wait. */
+export async function untilWaiting(count: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (waitingCheckIns() < count) {
+    if (Date.now() > deadline) throw new Error(`only ${waitingCheckIns()} check-ins waiting, not ${count}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 export function hostFacts(overrides: Partial<HostFacts> = {}): HostFacts {

@@ -1,54 +1,31 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { createFlowStore, type FlowStore } from "@kernflow/db";
+import { createFlowStore } from "@kernflow/db";
 import { agentPaths } from "@kernflow/protocol";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { announceConfigChange, startConfigChangeRelay, stopConfigChangeRelay } from "../src/agent/config-bus";
 import { waitingCheckIns } from "../src/agent/config-waiters";
 import {
   agentStatus,
   checkIn,
   enroll,
-  type FleetServer,
   hostFacts,
   http,
   planAndToken,
-  startFleetServer,
+  untilWaiting,
+  useFleetServer,
 } from "./agent-protocol.helpers";
 import { generateDay } from "./flows-reference";
-import { createHarness, type Harness } from "./harness";
 
-let h: Harness;
-let server: FleetServer;
-let flowStore: FlowStore;
-beforeAll(async () => {
-  h = await createHarness();
-  flowStore = createFlowStore(h.database.url);
-  server = await startFleetServer(h, flowStore);
-});
-afterAll(async () => {
-  await stopConfigChangeRelay();
-  await server?.close();
-  await flowStore?.close();
-  await h?.cleanup();
-});
+const fleet = useFleetServer({ flowStore: (url) => createFlowStore(url) });
 
 const sha256 = (value: string | Buffer) => createHash("sha256").update(value).digest("hex");
 
-/** Resolves once `count` check-ins are parked waiting, so a test announces only after they wait. */
-async function untilWaiting(count: number) {
-  const deadline = Date.now() + 5000;
-  while (waitingCheckIns() < count) {
-    if (Date.now() > deadline) throw new Error(`only ${waitingCheckIns()} check-ins waiting, not ${count}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe("enroll", () => {
   it("exchanges a token for a credential, creating the device in the token's plan with the credential stored hashed", async () => {
-    const { plan, token, secret } = await planAndToken(h, server, { namePrefix: "edge-" });
-    const res = await enroll(server, secret);
+    const { plan, token, secret } = await planAndToken(fleet.h, fleet.server, { namePrefix: "edge-" });
+    const res = await enroll(fleet.server, secret);
     expect(res.status).toBe(201);
     expect(res.body.device).toMatchObject({
       name: `edge-${res.host.hostname}`,
@@ -57,7 +34,7 @@ describe("enroll", () => {
     });
     expect(res.body.credential).toMatch(/^kfa_/);
 
-    const device = await h.db.device.findUniqueOrThrow({ where: { id: res.body.device.id } });
+    const device = await fleet.h.db.device.findUniqueOrThrow({ where: { id: res.body.device.id } });
     expect(device.credentialHash).toBe(sha256(res.body.credential));
     expect(device).toMatchObject({
       machineId: res.host.machine_id,
@@ -66,10 +43,12 @@ describe("enroll", () => {
       enrollmentTokenId: token.id,
       status: "pending",
     });
-    const used = await h.db.enrollmentToken.findUniqueOrThrow({ where: { id: token.id } });
+    const used = await fleet.h.db.enrollmentToken.findUniqueOrThrow({ where: { id: token.id } });
     expect(used.uses).toBe(1);
     expect(used.lastUsedAt).not.toBeNull();
-    const audit = await h.db.auditEntry.findFirst({ where: { targetType: "device", targetId: device.id } });
+    const audit = await fleet.h.db.auditEntry.findFirst({
+      where: { targetType: "device", targetId: device.id },
+    });
     expect(audit).toMatchObject({
       action: "devices.enroll",
       actorId: null,
@@ -78,48 +57,48 @@ describe("enroll", () => {
   });
 
   it("names the device after the token's device name, else the hostname", async () => {
-    const named = await planAndToken(h, server, { deviceName: "db-primary", maxUses: 1 });
-    expect((await enroll(server, named.secret)).body.device.name).toBe("db-primary");
-    const plain = await planAndToken(h, server);
-    const res = await enroll(server, plain.secret);
+    const named = await planAndToken(fleet.h, fleet.server, { deviceName: "db-primary", maxUses: 1 });
+    expect((await enroll(fleet.server, named.secret)).body.device.name).toBe("db-primary");
+    const plain = await planAndToken(fleet.h, fleet.server);
+    const res = await enroll(fleet.server, plain.secret);
     expect(res.body.device.name).toBe(res.host.hostname);
   });
 
   it("refuses a token used up to its maximum uses (403, saying so)", async () => {
-    const { secret } = await planAndToken(h, server, { maxUses: 1 });
-    expect((await enroll(server, secret)).status).toBe(201);
-    const second = await enroll(server, secret);
+    const { secret } = await planAndToken(fleet.h, fleet.server, { maxUses: 1 });
+    expect((await enroll(fleet.server, secret)).status).toBe(201);
+    const second = await enroll(fleet.server, secret);
     expect(second.status).toBe(403);
     expect(second.body.error.message).toMatch(/has been used 1 of 1 times/);
   });
 
   it("refuses an expired token (403, saying so)", async () => {
-    const { token, secret } = await planAndToken(h, server);
-    await h.db.enrollmentToken.update({
+    const { token, secret } = await planAndToken(fleet.h, fleet.server);
+    await fleet.h.db.enrollmentToken.update({
       where: { id: token.id },
       data: { expiresAt: new Date(Date.now() - 1000) },
     });
-    const res = await enroll(server, secret);
+    const res = await enroll(fleet.server, secret);
     expect(res.status).toBe(403);
     expect(res.body.error.message).toMatch(/expired at/);
   });
 
   it("refuses a revoked token at once (403, saying so)", async () => {
-    const { token, secret } = await planAndToken(h, server);
-    const revoked = await http(server, "DELETE", `/api/v1/enrollment-tokens/${token.id}`, {
-      bearer: h.users.admin.token,
+    const { token, secret } = await planAndToken(fleet.h, fleet.server);
+    const revoked = await http(fleet.server, "DELETE", `/api/v1/enrollment-tokens/${token.id}`, {
+      bearer: fleet.h.users.admin.token,
     });
     expect(revoked.status).toBe(200);
-    const res = await enroll(server, secret);
+    const res = await enroll(fleet.server, secret);
     expect(res.status).toBe(403);
     expect(res.body.error.message).toMatch(/was revoked/);
   });
 
   it("refuses an unknown token (403) and an invalid body (400 naming the field)", async () => {
-    const unknown = await enroll(server, "kfe_not-a-real-token");
+    const unknown = await enroll(fleet.server, "kfe_not-a-real-token");
     expect(unknown.status).toBe(403);
     expect(unknown.body.error).toEqual({ code: "FORBIDDEN", message: "Enrollment token is unknown" });
-    const bad = await http(server, "POST", agentPaths.enroll, {
+    const bad = await http(fleet.server, "POST", agentPaths.enroll, {
       body: { token: "x", host: { ...hostFacts(), kernel_release: "" } },
     });
     expect(bad.status).toBe(400);
@@ -127,61 +106,63 @@ describe("enroll", () => {
   });
 
   it("enforces the plan's device limit with 409 naming the plan", async () => {
-    const { plan, secret } = await planAndToken(h, server, { maxDevices: 1 });
-    expect((await enroll(server, secret)).status).toBe(201);
-    const full = await enroll(server, secret);
+    const { plan, secret } = await planAndToken(fleet.h, fleet.server, { maxDevices: 1 });
+    expect((await enroll(fleet.server, secret)).status).toBe(201);
+    const full = await enroll(fleet.server, secret);
     expect(full.status).toBe(409);
     expect(full.body.error.message).toBe(`plan ${plan.name} is full (1 of 1 devices)`);
-    expect(await h.db.device.count({ where: { planId: plan.id } })).toBe(1);
+    expect(await fleet.h.db.device.count({ where: { planId: plan.id } })).toBe(1);
   });
 
   it("holds the plan limit when many hosts enroll at the same moment", async () => {
-    const { plan, secret } = await planAndToken(h, server, { maxDevices: 3, maxUses: 20 });
-    const results = await Promise.all(Array.from({ length: 8 }, () => enroll(server, secret)));
+    const { plan, secret } = await planAndToken(fleet.h, fleet.server, { maxDevices: 3, maxUses: 20 });
+    const results = await Promise.all(Array.from({ length: 8 }, () => enroll(fleet.server, secret)));
     expect(results.filter((r) => r.status === 201)).toHaveLength(3);
     expect(results.filter((r) => r.status !== 201).every((r) => r.status === 409)).toBe(true);
-    expect(await h.db.device.count({ where: { planId: plan.id } })).toBe(3);
+    expect(await fleet.h.db.device.count({ where: { planId: plan.id } })).toBe(3);
   });
 
   it("re-enrolling the same machine reuses its device with a new credential; the old one stops working", async () => {
-    const { plan, secret } = await planAndToken(h, server, { maxDevices: 1 });
-    const first = await enroll(server, secret);
-    const again = await enroll(server, secret, { ...first.host, hostname: "renamed-host" });
+    const { plan, secret } = await planAndToken(fleet.h, fleet.server, { maxDevices: 1 });
+    const first = await enroll(fleet.server, secret);
+    const again = await enroll(fleet.server, secret, { ...first.host, hostname: "renamed-host" });
     expect(again.status).toBe(201);
     expect(again.body.device.id).toBe(first.body.device.id);
-    expect(await h.db.device.count({ where: { planId: plan.id } })).toBe(1);
-    expect((await checkIn(server, first.body.credential, first.host)).status).toBe(401);
-    expect((await checkIn(server, again.body.credential, first.host)).status).toBe(200);
+    expect(await fleet.h.db.device.count({ where: { planId: plan.id } })).toBe(1);
+    expect((await checkIn(fleet.server, first.body.credential, first.host)).status).toBe(401);
+    expect((await checkIn(fleet.server, again.body.credential, first.host)).status).toBe(200);
   });
 });
 
 describe("credentials", () => {
   it("refuses a check-in without a credential or with an unknown one (401)", async () => {
-    const none = await http(server, "POST", agentPaths.checkIn, { body: {} });
+    const none = await http(fleet.server, "POST", agentPaths.checkIn, { body: {} });
     expect(none.status).toBe(401);
-    const unknown = await checkIn(server, "kfa_unknown-credential-unknown-credential", hostFacts());
+    const unknown = await checkIn(fleet.server, "kfa_unknown-credential-unknown-credential", hostFacts());
     expect(unknown.status).toBe(401);
     expect(unknown.body.error.code).toBe("UNAUTHORIZED");
   });
 
   it("rotation returns a new credential and the old one stops at once", async () => {
-    const { secret } = await planAndToken(h, server);
-    const { body, host } = await enroll(server, secret);
-    const rotated = await http(server, "POST", agentPaths.rotateCredential, { bearer: body.credential });
+    const { secret } = await planAndToken(fleet.h, fleet.server);
+    const { body, host } = await enroll(fleet.server, secret);
+    const rotated = await http(fleet.server, "POST", agentPaths.rotateCredential, {
+      bearer: body.credential,
+    });
     expect(rotated.status).toBe(200);
     expect(rotated.body.credential).not.toBe(body.credential);
-    expect((await checkIn(server, body.credential, host)).status).toBe(401);
-    expect((await checkIn(server, rotated.body.credential, host)).status).toBe(200);
+    expect((await checkIn(fleet.server, body.credential, host)).status).toBe(401);
+    expect((await checkIn(fleet.server, rotated.body.credential, host)).status).toBe(200);
   });
 
   it("a deleted device's credential is refused (401)", async () => {
-    const { secret } = await planAndToken(h, server);
-    const { body, host } = await enroll(server, secret);
-    const deleted = await http(server, "DELETE", `/api/v1/devices/${body.device.id}`, {
-      bearer: h.users.admin.token,
+    const { secret } = await planAndToken(fleet.h, fleet.server);
+    const { body, host } = await enroll(fleet.server, secret);
+    const deleted = await http(fleet.server, "DELETE", `/api/v1/devices/${body.device.id}`, {
+      bearer: fleet.h.users.admin.token,
     });
     expect(deleted.status).toBe(200);
-    const res = await checkIn(server, body.credential, host);
+    const res = await checkIn(fleet.server, body.credential, host);
     expect(res.status).toBe(401);
     expect(res.body.error.message).toMatch(/device was deleted/);
   });
@@ -189,19 +170,13 @@ describe("credentials", () => {
 
 describe("check-in", () => {
   async function enrolled(options: { maxDevices?: number } = {}) {
-    const made = await planAndToken(h, server, options);
-    const res = await enroll(server, made.secret);
-    return {
-      ...made,
-      credential: res.body.credential as string,
-      host: res.host,
-      deviceId: res.body.device.id,
-    };
+    const device = await fleet.enrolled(options);
+    return { ...device, deviceId: device.id };
   }
 
   it("stores the agent's report and answers at once with the desired config when its hash differs", async () => {
     const { credential, host, deviceId } = await enrolled();
-    const res = await checkIn(server, credential, host, { applied: "old-hash", waitMs: 20_000 });
+    const res = await checkIn(fleet.server, credential, host, { applied: "old-hash", waitMs: 20_000 });
     expect(res.status).toBe(200);
     expect(res.ms).toBeLessThan(2000);
     expect(res.body.changed).toBe(true);
@@ -212,7 +187,7 @@ describe("check-in", () => {
       flow_destination: { kind: "console" },
     });
     expect(res.body.config_hash).toMatch(/^[0-9a-f]{64}$/);
-    const device = await h.db.device.findUniqueOrThrow({ where: { id: deviceId } });
+    const device = await fleet.h.db.device.findUniqueOrThrow({ where: { id: deviceId } });
     expect(device.lastSeenAt).not.toBeNull();
     expect(device.configHashApplied).toBe("old-hash");
     expect(device.status).toBe("online");
@@ -224,8 +199,11 @@ describe("check-in", () => {
 
   it("holds the check-in while the applied config is current, and answers unchanged at the end of the wait", async () => {
     const { credential, host } = await enrolled();
-    const first = await checkIn(server, credential, host);
-    const held = await checkIn(server, credential, host, { applied: first.body.config_hash, waitMs: 1200 });
+    const first = await checkIn(fleet.server, credential, host);
+    const held = await checkIn(fleet.server, credential, host, {
+      applied: first.body.config_hash,
+      waitMs: 1200,
+    });
     expect(held.status).toBe(200);
     expect(held.body.changed).toBe(false);
     expect(held.body.config_hash).toBe(first.body.config_hash);
@@ -235,12 +213,15 @@ describe("check-in", () => {
 
   it("a change announced for the device's plan releases a waiting check-in with the new config", async () => {
     const { credential, host, plan } = await enrolled();
-    const first = await checkIn(server, credential, host);
+    const first = await checkIn(fleet.server, credential, host);
     const before = waitingCheckIns();
-    const pending = checkIn(server, credential, host, { applied: first.body.config_hash, waitMs: 25_000 });
+    const pending = checkIn(fleet.server, credential, host, {
+      applied: first.body.config_hash,
+      waitMs: 25_000,
+    });
     await untilWaiting(before + 1);
     const announcedAt = performance.now();
-    await h.db.captureRule.create({
+    await fleet.h.db.captureRule.create({
       data: { name: "eth only", scope: "plan", planId: plan.id, include: ["eth*"] },
     });
     announceConfigChange({ planIds: [plan.id] });
@@ -254,8 +235,11 @@ describe("check-in", () => {
   it("a change to another plan, or one that leaves the hash as it was, does not release the waiter", async () => {
     const { credential, host, deviceId } = await enrolled();
     const other = await enrolled();
-    const first = await checkIn(server, credential, host);
-    const pending = checkIn(server, credential, host, { applied: first.body.config_hash, waitMs: 1500 });
+    const first = await checkIn(fleet.server, credential, host);
+    const pending = checkIn(fleet.server, credential, host, {
+      applied: first.body.config_hash,
+      waitMs: 1500,
+    });
     await new Promise((r) => setTimeout(r, 200));
     announceConfigChange({ planIds: [other.plan.id] });
     announceConfigChange({ deviceIds: [deviceId] });
@@ -266,11 +250,14 @@ describe("check-in", () => {
 
   it("deleting the device while its check-in waits answers 401 at once", async () => {
     const { credential, host, deviceId } = await enrolled();
-    const first = await checkIn(server, credential, host);
+    const first = await checkIn(fleet.server, credential, host);
     const before = waitingCheckIns();
-    const pending = checkIn(server, credential, host, { applied: first.body.config_hash, waitMs: 25_000 });
+    const pending = checkIn(fleet.server, credential, host, {
+      applied: first.body.config_hash,
+      waitMs: 25_000,
+    });
     await untilWaiting(before + 1);
-    await http(server, "DELETE", `/api/v1/devices/${deviceId}`, { bearer: h.users.admin.token });
+    await http(fleet.server, "DELETE", `/api/v1/devices/${deviceId}`, { bearer: fleet.h.users.admin.token });
     const res = await pending;
     expect(res.status).toBe(401);
     expect(res.ms).toBeLessThan(5000);
@@ -278,10 +265,10 @@ describe("check-in", () => {
 
   it("a client that hangs up stops waiting on the server", async () => {
     const { credential, host } = await enrolled();
-    const first = await checkIn(server, credential, host);
+    const first = await checkIn(fleet.server, credential, host);
     const before = waitingCheckIns();
     const aborter = new AbortController();
-    const pending = fetch(`${server.url}${agentPaths.checkIn}`, {
+    const pending = fetch(`${fleet.server.url}${agentPaths.checkIn}`, {
       method: "POST",
       signal: aborter.signal,
       headers: { authorization: `Bearer ${credential}`, "content-type": "application/json" },
@@ -300,11 +287,11 @@ describe("check-in", () => {
   });
 
   it("relays changes between console processes through PostgreSQL LISTEN/NOTIFY", async () => {
-    await startConfigChangeRelay(h.database.url);
+    await startConfigChangeRelay(fleet.h.database.url);
     const { credential, host, deviceId, plan } = await enrolled();
-    const first = await checkIn(server, credential, host);
+    const first = await checkIn(fleet.server, credential, host);
     // Another console process: its own connection, publishing on the channel with its own origin.
-    const other = new pg.Client({ connectionString: h.database.url });
+    const other = new pg.Client({ connectionString: fleet.h.database.url });
     await other.connect();
     try {
       await other.query("LISTEN kernflow_config_change");
@@ -315,9 +302,12 @@ describe("check-in", () => {
       expect(JSON.parse(await heard).change).toEqual({ deviceIds: [deviceId] });
 
       const before = waitingCheckIns();
-      const pending = checkIn(server, credential, host, { applied: first.body.config_hash, waitMs: 25_000 });
+      const pending = checkIn(fleet.server, credential, host, {
+        applied: first.body.config_hash,
+        waitMs: 25_000,
+      });
       await untilWaiting(before + 1);
-      await h.db.captureRule.create({
+      await fleet.h.db.captureRule.create({
         data: { name: "tun", scope: "plan", planId: plan.id, include: ["tun*"] },
       });
       await other.query("SELECT pg_notify('kernflow_config_change', $1)", [
@@ -335,16 +325,16 @@ describe("check-in", () => {
 
 describe("bytecode download", () => {
   it("serves a registered object by sha256 as octet-stream, 404 for an unknown one, 400 for a malformed one", async () => {
-    const { secret } = await planAndToken(h, server);
-    const { body, host } = await enroll(server, secret);
+    const { secret } = await planAndToken(fleet.h, fleet.server);
+    const { body, host } = await enroll(fleet.server, secret);
     const content = randomBytes(4096);
     const sha = sha256(content);
-    await h.db.bytecode.create({
+    await fleet.h.db.bytecode.create({
       data: { sha256: sha, name: "test.bpf.o", size: content.length, kernelMatch: "6.18.0-test", content },
     });
     // As the bytecode service does after an upload: desired configs computed before it are stale.
     announceConfigChange({ all: true });
-    const res = await fetch(`${server.url}${agentPaths.bytecode}/${sha}`, {
+    const res = await fetch(`${fleet.server.url}${agentPaths.bytecode}/${sha}`, {
       headers: { authorization: `Bearer ${body.credential}` },
     });
     expect(res.status).toBe(200);
@@ -352,39 +342,42 @@ describe("bytecode download", () => {
     expect(Buffer.from(await res.arrayBuffer()).equals(content)).toBe(true);
 
     // The desired config names it for this kernel, and the check-in records it as in use.
-    const check = await checkIn(server, body.credential, host, { status: { bytecode_sha256: sha } });
+    const check = await checkIn(fleet.server, body.credential, host, { status: { bytecode_sha256: sha } });
     expect(check.body.config.bytecode).toEqual({
       sha256: sha,
       name: "test.bpf.o",
       size: 4096,
       kernel_match: "6.18.0-test",
     });
-    const device = await h.db.device.findUniqueOrThrow({
+    const device = await fleet.h.db.device.findUniqueOrThrow({
       where: { id: body.device.id },
       include: { bytecode: true },
     });
     expect(device.bytecode?.sha256).toBe(sha);
 
     expect(
-      (await http(server, "GET", `${agentPaths.bytecode}/${"0".repeat(64)}`, { bearer: body.credential }))
-        .status,
+      (
+        await http(fleet.server, "GET", `${agentPaths.bytecode}/${"0".repeat(64)}`, {
+          bearer: body.credential,
+        })
+      ).status,
     ).toBe(404);
     expect(
-      (await http(server, "GET", `${agentPaths.bytecode}/nothex`, { bearer: body.credential })).status,
+      (await http(fleet.server, "GET", `${agentPaths.bytecode}/nothex`, { bearer: body.credential })).status,
     ).toBe(400);
-    expect((await http(server, "GET", `${agentPaths.bytecode}/${sha}`)).status).toBe(401);
-    await h.db.bytecode.delete({ where: { sha256: sha } });
+    expect((await http(fleet.server, "GET", `${agentPaths.bytecode}/${sha}`)).status).toBe(401);
+    await fleet.h.db.bytecode.delete({ where: { sha256: sha } });
   });
 });
 
 describe("flow batches", () => {
   it("are stored for the device the credential belongs to, and refused without a credential (401)", async () => {
-    const { secret } = await planAndToken(h, server);
-    const { body } = await enroll(server, secret);
+    const { secret } = await planAndToken(fleet.h, fleet.server);
+    const { body } = await enroll(fleet.server, secret);
     const records = generateDay([body.device.name], Date.now() - 86_400_000, 5, 7);
     const batch = gzipSync(JSON.stringify({ batch_id: randomUUID(), records }));
     const post = (bearer?: string) =>
-      fetch(`${server.url}${agentPaths.flows}`, {
+      fetch(`${fleet.server.url}${agentPaths.flows}`, {
         method: "POST",
         headers: {
           "content-type": "application/json",

@@ -1,51 +1,23 @@
 import { agentPaths } from "@kernflow/protocol";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitingCheckIns } from "../src/agent/config-waiters";
 import { deviceStatus, ONLINE_WINDOW_MS } from "../src/services/devices";
-import {
-  checkIn,
-  enroll,
-  type FleetServer,
-  http,
-  planAndToken,
-  startFleetServer,
-} from "./agent-protocol.helpers";
-import { createHarness, type Harness } from "./harness";
+import { checkIn, http, planAndToken, useFleetServer } from "./agent-protocol.helpers";
 
-let h: Harness;
-let server: FleetServer;
-beforeAll(async () => {
-  h = await createHarness();
-  server = await startFleetServer(h);
-});
-afterAll(async () => {
-  await server?.close();
-  await h?.cleanup();
-});
+const fleet = useFleetServer();
 
-async function enrolledDevice(options: { maxDevices?: number } = {}) {
-  const made = await planAndToken(h, server, options);
-  const res = await enroll(server, made.secret);
-  return {
-    ...made,
-    credential: res.body.credential as string,
-    host: res.host,
-    id: res.body.device.id as string,
-  };
-}
-
-const asAdmin = (method: string, path: string, body?: unknown) =>
-  http(server, method, `/api/v1${path}`, { bearer: h.users.admin.token, body });
+const enrolledDevice = (options?: { maxDevices?: number }) => fleet.enrolled(options);
+const asAdmin = (method: string, path: string, body?: unknown) => fleet.asAdmin(method, path, body);
 
 describe("device status", () => {
   it("is pending before the first check-in, online after, degraded with errors, offline after missed check-ins", async () => {
     const { credential, host, id } = await enrolledDevice();
     expect((await asAdmin("GET", `/devices/${id}`)).body.status).toBe("pending");
 
-    await checkIn(server, credential, host);
+    await checkIn(fleet.server, credential, host);
     expect((await asAdmin("GET", `/devices/${id}`)).body.status).toBe("online");
 
-    await checkIn(server, credential, host, {
+    await checkIn(fleet.server, credential, host, {
       status: {
         health: "degraded",
         errors: [
@@ -58,7 +30,7 @@ describe("device status", () => {
     expect(degraded.errors).toEqual([expect.objectContaining({ kind: "bytecode_load" })]);
 
     // Two missed check-ins (plus slack) ago.
-    await h.db.device.update({
+    await fleet.h.db.device.update({
       where: { id },
       data: { lastSeenAt: new Date(Date.now() - ONLINE_WINDOW_MS - 1000) },
     });
@@ -79,10 +51,10 @@ describe("device status", () => {
 describe("devices over REST", () => {
   it("shows the agent's report: kernel, version, interfaces attached vs matched by the effective rule, flows/s", async () => {
     const { credential, host, id, plan } = await enrolledDevice();
-    await h.db.captureRule.create({
+    await fleet.h.db.captureRule.create({
       data: { name: "pods", scope: "plan", planId: plan.id, include: ["eth*", "cali*"], exclude: [] },
     });
-    await checkIn(server, credential, host, {
+    await checkIn(fleet.server, credential, host, {
       status: {
         interfaces_seen: ["lo", "eth0", "cali12ab", "tun0"],
         interfaces_attached: ["eth0"],
@@ -118,7 +90,9 @@ describe("devices over REST", () => {
     expect(taken.body.error.message).toMatch(/"web-1" already exists/);
     const bad = await asAdmin("PATCH", `/devices/${b.id}`, { name: "has spaces" });
     expect(bad.status).toBe(400);
-    const audit = await h.db.auditEntry.findFirst({ where: { action: "devices.rename", targetId: a.id } });
+    const audit = await fleet.h.db.auditEntry.findFirst({
+      where: { action: "devices.rename", targetId: a.id },
+    });
     expect(audit?.details).toEqual({ name: { from: a.host.hostname, to: "web-1" } });
   });
 
@@ -129,13 +103,13 @@ describe("devices over REST", () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toBe(`plan ${full.plan.name} is full (1 of 1 devices)`);
 
-    const roomy = await planAndToken(h, server);
-    await h.db.captureRule.create({
+    const roomy = await planAndToken(fleet.h, fleet.server);
+    await fleet.h.db.captureRule.create({
       data: { name: "tun", scope: "plan", planId: roomy.plan.id, include: ["tun*"] },
     });
-    const first = await checkIn(server, device.credential, device.host);
+    const first = await checkIn(fleet.server, device.credential, device.host);
     const before = waitingCheckIns();
-    const pending = checkIn(server, device.credential, device.host, {
+    const pending = checkIn(fleet.server, device.credential, device.host, {
       applied: first.body.config_hash,
       waitMs: 25_000,
     });
@@ -151,7 +125,7 @@ describe("devices over REST", () => {
   it("lets a member read devices but not change them (403)", async () => {
     const { id } = await enrolledDevice();
     const asMember = (method: string, path: string, body?: unknown) =>
-      http(server, method, `/api/v1${path}`, { bearer: h.users.member.token, body });
+      http(fleet.server, method, `/api/v1${path}`, { bearer: fleet.h.users.member.token, body });
     expect((await asMember("GET", "/devices")).status).toBe(200);
     expect((await asMember("PATCH", `/devices/${id}`, { name: "nope" })).status).toBe(403);
     expect((await asMember("DELETE", `/devices/${id}`)).status).toBe(403);
@@ -162,10 +136,10 @@ describe("devices over REST", () => {
     const deleted = await asAdmin("DELETE", `/devices/${id}`);
     expect(deleted.status).toBe(200);
     expect((await asAdmin("GET", `/devices/${id}`)).status).toBe(404);
-    expect((await checkIn(server, credential, host)).status).toBe(401);
-    expect((await http(server, "POST", agentPaths.rotateCredential, { bearer: credential })).status).toBe(
-      401,
-    );
-    expect(await h.db.auditEntry.count({ where: { action: "devices.delete", targetId: id } })).toBe(1);
+    expect((await checkIn(fleet.server, credential, host)).status).toBe(401);
+    expect(
+      (await http(fleet.server, "POST", agentPaths.rotateCredential, { bearer: credential })).status,
+    ).toBe(401);
+    expect(await fleet.h.db.auditEntry.count({ where: { action: "devices.delete", targetId: id } })).toBe(1);
   });
 });

@@ -1,21 +1,11 @@
 import { createHash } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enroll, type FleetServer, http, planAndToken, startFleetServer } from "./agent-protocol.helpers";
-import { callerAs, createHarness, type Harness } from "./harness";
+import { describe, expect, it } from "vitest";
+import { enroll, http, planAndToken, useFleetServer } from "./agent-protocol.helpers";
+import { callerAs } from "./harness";
 
-let h: Harness;
-let server: FleetServer;
-beforeAll(async () => {
-  h = await createHarness();
-  server = await startFleetServer(h);
-});
-afterAll(async () => {
-  await server?.close();
-  await h?.cleanup();
-});
+const fleet = useFleetServer();
 
-const asAdmin = (method: string, path: string, body?: unknown) =>
-  http(server, method, `/api/v1${path}`, { bearer: h.users.admin.token, body });
+const asAdmin = (method: string, path: string, body?: unknown) => fleet.asAdmin(method, path, body);
 
 async function newPlan(maxDevices = 5) {
   const res = await asAdmin("POST", "/plans", {
@@ -52,7 +42,7 @@ describe("enrollment tokens", () => {
     });
     expect(new Date(token.expiresAt).getTime() - Date.now()).toBeGreaterThan(47 * 3_600_000);
     expect(commands.host).toBe(
-      `npx kernflow-agent enroll --server ${server.url} --token ${secret} && npx kernflow-agent run`,
+      `npx kernflow-agent enroll --server ${fleet.server.url} --token ${secret} && npx kernflow-agent run`,
     );
     expect(commands.kubernetesSecret).toBe(
       `kubectl create secret generic kernflow-enrollment --from-literal=token=${secret} -n kernflow`,
@@ -60,15 +50,15 @@ describe("enrollment tokens", () => {
     expect(commands.kustomizeFile).toContain("enrollment-token.txt");
     expect(commands.kustomizeFile).toContain(secret);
 
-    const row = await h.db.enrollmentToken.findUniqueOrThrow({ where: { id: token.id } });
+    const row = await fleet.h.db.enrollmentToken.findUniqueOrThrow({ where: { id: token.id } });
     expect(row.tokenHash).toBe(createHash("sha256").update(secret).digest("hex"));
     expect(JSON.stringify(row)).not.toContain(secret);
     const listed = await asAdmin("GET", "/enrollment-tokens");
     expect(JSON.stringify(listed.body)).not.toContain(secret);
-    const audit = await h.db.auditEntry.findFirst({
+    const audit = await fleet.h.db.auditEntry.findFirst({
       where: { action: "enrollmentTokens.create", targetId: token.id },
     });
-    expect(audit?.actorId).toBe(h.users.admin.id);
+    expect(audit?.actorId).toBe(fleet.h.users.admin.id);
   });
 
   it("uses the server URL given instead of the request's", async () => {
@@ -84,21 +74,21 @@ describe("enrollment tokens", () => {
   });
 
   it("lists uses, last use and state as the token is used and revoked", async () => {
-    const { token, secret } = await planAndToken(h, server, { maxUses: 2 });
-    await enroll(server, secret);
+    const { token, secret } = await planAndToken(fleet.h, fleet.server, { maxUses: 2 });
+    await enroll(fleet.server, secret);
     let listed = (await asAdmin("GET", "/enrollment-tokens")).body.find(
       (t: { id: string }) => t.id === token.id,
     );
     expect(listed).toMatchObject({ uses: 1, maxUses: 2, state: "active" });
     expect(listed.lastUsedAt).not.toBeNull();
-    await enroll(server, secret);
+    await enroll(fleet.server, secret);
     listed = (await asAdmin("GET", "/enrollment-tokens")).body.find((t: { id: string }) => t.id === token.id);
     expect(listed).toMatchObject({ uses: 2, state: "used_up" });
     const revoked = await asAdmin("DELETE", `/enrollment-tokens/${token.id}`);
     expect(revoked.body).toMatchObject({ state: "revoked" });
     expect(revoked.body.revokedAt).not.toBeNull();
     expect(
-      await h.db.auditEntry.count({ where: { action: "enrollmentTokens.revoke", targetId: token.id } }),
+      await fleet.h.db.auditEntry.count({ where: { action: "enrollmentTokens.revoke", targetId: token.id } }),
     ).toBe(1);
   });
 
@@ -142,7 +132,7 @@ describe("enrollment tokens", () => {
   it("is for admins only: a member can neither list nor create tokens (403)", async () => {
     const plan = await newPlan();
     const asMember = (method: string, path: string, body?: unknown) =>
-      http(server, method, `/api/v1${path}`, { bearer: h.users.member.token, body });
+      http(fleet.server, method, `/api/v1${path}`, { bearer: fleet.h.users.member.token, body });
     expect((await asMember("GET", "/enrollment-tokens")).status).toBe(403);
     expect(
       (
@@ -154,7 +144,7 @@ describe("enrollment tokens", () => {
         })
       ).status,
     ).toBe(403);
-    const admin = await callerAs(h, h.users.admin);
+    const admin = await callerAs(fleet.h, fleet.h.users.admin);
     expect(Array.isArray(await admin.enrollmentTokens.list())).toBe(true);
   });
 });
