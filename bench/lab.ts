@@ -174,6 +174,41 @@ export function processCpu(pid: number): { user: number; system: number } {
   return { user: Number(fields[11]) / userHz, system: Number(fields[12]) / userHz };
 }
 
+/**
+ * CPU seconds (user + system) of the live processes below `root` whose command name starts with `comm`:
+ * e.g. the embedded PostgreSQL a benchmark started, its backends and workers. A process that exited
+ * during the measurement takes its seconds with it, so measure over a window where they all live.
+ */
+export function descendantsCpu(root: number, comm: string): number {
+  const parent = new Map<number, number>();
+  const matching: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      parent.set(pid, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+      if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).startsWith(comm)) matching.push(pid);
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  const below = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true;
+    return false;
+  };
+  let seconds = 0;
+  for (const pid of matching.filter(below)) {
+    try {
+      const { user, system } = processCpu(pid);
+      seconds += user + system;
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return seconds;
+}
+
 export interface BpfProgramStats {
   runTimeNs: number;
   runCount: number;

@@ -21,6 +21,7 @@ import { createTestDatabase, stopTestServer } from "@kernflow/db/testing";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { z } from "zod";
+import { descendantsCpu } from "../lab";
 import { benchRecords } from "./records";
 
 const flags = z
@@ -45,9 +46,19 @@ const database = await createTestDatabase();
 const pool = new pg.Pool({ connectionString: database.url, max: 2 });
 const figures: Record<string, number> = {};
 
-/** Runs `work` for every item with `flags.concurrency` in flight; returns the seconds taken. */
-async function timed<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<number> {
+interface Timing {
+  seconds: number;
+  /** CPU seconds of this process (the console's side: gunzip, JSON, checks, COPY text, rollup grouping). */
+  nodeCpu: number;
+  /** CPU seconds of the PostgreSQL server's processes (COPY parsing, partition routing, upserts, WAL). */
+  postgresCpu: number;
+}
+
+/** Runs `work` for every item with `flags.concurrency` in flight; returns the wall and CPU time taken. */
+async function timed<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<Timing> {
   let next = 0;
+  const cpuBefore = process.cpuUsage();
+  const postgresBefore = descendantsCpu(process.pid, "postgres");
   const started = performance.now();
   await Promise.all(
     Array.from({ length: flags.concurrency }, async () => {
@@ -57,7 +68,25 @@ async function timed<T>(items: readonly T[], work: (item: T) => Promise<void>): 
       }
     }),
   );
-  return (performance.now() - started) / 1000;
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    seconds,
+    nodeCpu: (cpu.user + cpu.system) / 1e6,
+    postgresCpu: descendantsCpu(process.pid, "postgres") - postgresBefore,
+  };
+}
+
+/** Prints and records one writer's rate and where its CPU went, per record. */
+function report(name: string, label: string, timing: Timing): void {
+  const n = flags.records;
+  const perRecord = (cpuSeconds: number) => (cpuSeconds * 1e6) / n;
+  figures[`${name}_records_per_s`] = n / timing.seconds;
+  figures[`${name}_node_cpu_us_per_record`] = perRecord(timing.nodeCpu);
+  figures[`${name}_postgres_cpu_us_per_record`] = perRecord(timing.postgresCpu);
+  console.log(
+    `${label}: ${fmt(n / timing.seconds)} records/s; CPU per record: this process ${perRecord(timing.nodeCpu).toFixed(1)} µs, PostgreSQL ${perRecord(timing.postgresCpu).toFixed(1)} µs`,
+  );
 }
 try {
   const now = Date.now();
@@ -83,11 +112,10 @@ try {
     const deviceId = await device(`dev-${method}`, planId);
     // The first batch creates the partitions; time the steady state.
     await store.writeBatch(deviceId, planId, crypto.randomUUID(), batches[0] ?? []);
-    const seconds = await timed(batches, async (batch) => {
+    const timing = await timed(batches, async (batch) => {
       await store.writeBatch(deviceId, planId, crypto.randomUUID(), batch);
     });
-    figures[`store_${method}_records_per_s`] = records.length / seconds;
-    console.log(`store writeBatch (${method}): ${fmt(records.length / seconds)} records/s`);
+    report(`store_${method}`, `store writeBatch (${method})`, timing);
     await store.close();
   }
 
@@ -99,7 +127,7 @@ try {
       gzipSync(JSON.stringify({ batch_id: crypto.randomUUID(), records: b })),
     );
     await store.writeBatch(deviceId, planId, crypto.randomUUID(), batches[0] ?? []);
-    const seconds = await timed(bodies, async (body) => {
+    const timing = await timed(bodies, async (body) => {
       const request = new Request("http://console.test/api/agent/v1/flows", {
         method: "POST",
         headers: { "content-encoding": "gzip", "content-type": "application/json" },
@@ -113,10 +141,7 @@ try {
         throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
       }
     });
-    figures.ingest_records_per_s = records.length / seconds;
-    console.log(
-      `full ingest (gunzip + parse + validate + COPY + rollup): ${fmt(records.length / seconds)} records/s`,
-    );
+    report("ingest", "full ingest (gunzip + parse + validate + COPY + rollup)", timing);
     await store.close();
   }
 
@@ -125,7 +150,7 @@ try {
     await pool.query("CREATE TABLE bench_plain (LIKE flows.records)");
     const chunks = batches.map((b) => b.map((r) => `${copyRow(r)}\n`).join(""));
     const ceilingPool = new pg.Pool({ connectionString: database.url, max: flags.concurrency });
-    const seconds = await timed(chunks, async (chunk) => {
+    const timing = await timed(chunks, async (chunk) => {
       const client = await ceilingPool.connect();
       try {
         const stream = client.query(copyFrom(`COPY bench_plain (${recordColumns.join(", ")}) FROM STDIN`));
@@ -135,10 +160,7 @@ try {
       }
     });
     await ceilingPool.end();
-    figures.plain_copy_records_per_s = records.length / seconds;
-    console.log(
-      `plain COPY ceiling (no partitions, rollup, idempotency, validation): ${fmt(records.length / seconds)} records/s`,
-    );
+    report("plain_copy", "plain COPY ceiling (no partitions, rollup, idempotency, validation)", timing);
   }
   figures.ingest_to_plain_copy_ratio =
     (figures.ingest_records_per_s as number) / (figures.plain_copy_records_per_s as number);
