@@ -133,6 +133,8 @@ async function main(): Promise<void> {
       // What one core does when it has the core to itself: records per CPU-second of this process (user +
       // system, the kernel's loopback delivery included). On a shared machine, wall-clock rate understates it.
       recordsPerCpuSecond: Math.round(sent / ((cpu.user + cpu.system) / 1e6)),
+      // The kernel's part (system time: sendmsg and the loopback delivery into nfcapd's socket) vs. JS.
+      systemCpuShare: Number((cpu.system / (cpu.user + cpu.system)).toFixed(2)),
       encodeOnlyRecordsPerCpuSecond: encodePerCpuSecond,
       collectorReceived: received,
       collectorSequenceFailures: sequenceFailures,

@@ -90,6 +90,48 @@ describe("IpfixEncoder", () => {
     ]);
   });
 
+  it("never rewrites a message it has handed out, across many batches and fresh buffers", () => {
+    const encoder = new IpfixEncoder({ maxMessageBytes: 1400 });
+    const cmdline = (i: number) => ({ ...emptyEndpoint(), process_cmdline: `/usr/bin/app --id ${i}` });
+    const handedOut: { message: Buffer; copy: Buffer }[] = [];
+    for (let batch = 0; batch < 40; batch++) {
+      const records = Array.from({ length: 100 }, (_, i) =>
+        record({
+          src_port: i + 1,
+          src: cmdline(batch * 100 + i),
+          ...(i % 7 === 0 ? { src_addr: "fd00::7" } : {}),
+        }),
+      );
+      for (const message of encoder.encode(records, { withTemplates: batch % 5 === 0 })) {
+        handedOut.push({ message, copy: Buffer.from(message) });
+      }
+    }
+    let expected = 0;
+    for (const { message, copy } of handedOut) {
+      expect(message.equals(copy)).toBe(true);
+      expect(message.readUInt32BE(8)).toBe(expected);
+      expect(message.length).toBeLessThanOrEqual(1400);
+      expected += dataRecords(message);
+    }
+    expect(expected).toBe(4000);
+  });
+
+  it("cuts a record too long for any message to fill one of its own, after the records before it", () => {
+    const encoder = new IpfixEncoder({ maxMessageBytes: 1000 });
+    const x = "x".repeat(300);
+    const long = { ...emptyEndpoint(), process_cmdline: x, process_name: x, container_id: x, node: x };
+    const messages = encoder.encode([record(), record({ src: long })]);
+    expect(messages).toHaveLength(2);
+    expect(messages.map((m) => dataRecords(m))).toEqual([1, 1]);
+    expect(messages[1]?.length).toBe(1000);
+    const short = encoder.encode([
+      record(),
+      record({ src: { ...emptyEndpoint(), process_cmdline: "y".repeat(300) } }),
+    ]);
+    expect(short.map((m) => dataRecords(m))).toEqual([2]);
+    expect(short[0]?.includes(Buffer.from(`${"y".repeat(254)}\x00`, "latin1"))).toBe(true);
+  });
+
   it("refuses an enterprise number outside 32 bits", () => {
     expect(() => new IpfixEncoder({ enterpriseNumber: 2 ** 32 })).toThrow(/enterpriseNumber/);
   });
@@ -103,6 +145,27 @@ describe("writeIpv6", () => {
     writeIpv6("::1", out, 0);
     expect(out.toString("hex")).toBe("00000000000000000000000000000001");
     expect(() => writeIpv6("1::2::3", out, 0)).toThrow(/IPv6/);
+    writeIpv6("1:2:3:4:5:6:7::", out, 0);
+    expect(out.toString("hex")).toBe("00010002000300040005000600070000");
+    writeIpv6("FE80::aB:1%eth0", out, 0);
+    expect(out.toString("hex")).toBe(`fe80${"0000".repeat(5)}00ab0001`);
+    writeIpv6("::", out, 0);
+    expect(out.toString("hex")).toBe("0".repeat(32));
+    writeIpv6("10.1.2.3", out, 0);
+    expect(out.toString("hex")).toBe("00000000000000000000ffff0a010203");
+    for (const bad of [
+      "1:2:3:4:5:6:7:8:9",
+      ":1",
+      "1:",
+      "1:::2",
+      "12345::",
+      "g::1",
+      "1:2:3:4:5:6:7",
+      "::1.2.3",
+      "",
+    ]) {
+      expect(() => writeIpv6(bad, out, 0), bad).toThrow(/IPv/);
+    }
   });
 });
 
@@ -141,5 +204,18 @@ describe("parseRecordTime", () => {
     }
     expect(parseRecordTime("2026-11-26T01:00:00.123456Z")).toBe(Date.parse("2026-11-26T01:00:00.123Z"));
     expect(parseRecordTime("2026-11-26T01:00:00+02:00")).toBe(Date.parse("2026-11-26T01:00:00+02:00"));
+    // Every day of 1968–2104 (leap years and century rules), at a time of day that moves with it.
+    for (let ms = Date.UTC(1968, 0, 1); ms < Date.UTC(2104, 0, 1); ms += 86_400_000 + 3_723_001) {
+      const text = new Date(ms).toISOString();
+      expect(parseRecordTime(text), text).toBe(ms);
+    }
+    for (const text of [
+      "2026-02-29T00:00:00Z",
+      "2026-13-01T00:00:00Z",
+      "2026-01-01T23:60:00Z",
+      "2026-01-0xT00:00:00Z",
+    ]) {
+      expect(parseRecordTime(text), text).toBe(Date.parse(text));
+    }
   });
 });

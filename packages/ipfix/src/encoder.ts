@@ -1,6 +1,8 @@
-import type { Endpoint, FlowRecord } from "@kernflow/protocol";
+import type { FlowRecord } from "@kernflow/protocol";
 import { writeIpv4, writeIpv6 } from "./addresses";
 import { DEFAULT_ENTERPRISE_NUMBER, UNKNOWN_U32 } from "./information-elements";
+import { cutRecordStrings, MAX_STRING_BYTES, writeRecordStrings, writeString } from "./record-strings";
+import { parseRecordTime } from "./record-time";
 import {
   fixedRecordLength,
   ipv4Template,
@@ -11,17 +13,21 @@ import {
   templates,
 } from "./templates";
 
+export { parseRecordTime } from "./record-time";
+
 export const IPFIX_VERSION = 10;
 export const MESSAGE_HEADER_LENGTH = 16;
 const SET_HEADER_LENGTH = 4;
 const TEMPLATE_SET_ID = 2;
 /** RFC 7011 §10.3.3: a UDP exporter should keep messages within the path MTU; 1400 leaves room for tunnels. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1400;
-/** Strings up to 254 bytes use the 1-byte length form (RFC 7011 §7); longer ones are cut at 254. */
-const MAX_STRING_BYTES = 254;
 const TWO_POW_32 = 0x1_0000_0000;
 const IPV4_FIXED_LENGTH = fixedRecordLength(ipv4Template);
 const IPV6_FIXED_LENGTH = fixedRecordLength(ipv6Template);
+/** A record with every string at its 254-byte cap: what one record can write before it is measured. */
+const LONGEST_RECORD = IPV6_FIXED_LENGTH + STRING_FIELD_COUNT * (1 + MAX_STRING_BYTES);
+/** Messages are written one after another into chunks of this size (or two messages' worth, if larger). */
+const CHUNK_BYTES = 256 * 1024;
 
 export interface EncoderOptions {
   /** Observation domain id in every message header (RFC 7011 §3.1); default 1. */
@@ -38,17 +44,24 @@ export interface EncoderOptions {
  * Encodes flow records as IPFIX messages (RFC 7011) with two templates (IPv4 and IPv6). Keeps the
  * sequence number: the count, modulo 2^32, of data records in the messages it has produced, which is
  * what a collector compares to count losses (RFC 7011 §3.1). One encoder per transport session.
+ *
+ * Messages are written straight into a large chunk, one after another, and handed out as views of it
+ * (no copy, no allocation per message); a handed-out message is never written again.
  */
 export class IpfixEncoder {
   readonly observationDomainId: number;
   readonly enterpriseNumber: number;
   readonly maxMessageBytes: number;
   private sequence = 0;
-  /** The message being written; handed out as is (no copy) when finished, then replaced. */
-  private work: Buffer;
+  private chunk: Buffer;
+  /** Offset in `chunk` of the message being written. */
+  private messageStart = 0;
+  /** Room a message needs in its chunk: itself, plus one uncut record written past its end (see encode). */
+  private readonly messageRoom: number;
   private readonly interfaceIndex: (name: string) => number;
-  private readonly strings: (string | null)[] = new Array(STRING_FIELD_COUNT).fill(null);
-  private readonly stringLengths: number[] = new Array(STRING_FIELD_COUNT).fill(0);
+  /** The last interface looked up: records of a batch nearly always share one. */
+  private lastInterface: string | null = null;
+  private lastIfindex = 0;
 
   constructor(options: EncoderOptions = {}) {
     this.observationDomainId = options.observationDomainId ?? 1;
@@ -67,7 +80,8 @@ export class IpfixEncoder {
     ) {
       throw new RangeError("enterpriseNumber must be an integer between 1 and 4294967295");
     }
-    this.work = Buffer.allocUnsafe(this.maxMessageBytes);
+    this.messageRoom = this.maxMessageBytes + SET_HEADER_LENGTH + LONGEST_RECORD;
+    this.chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, 2 * this.messageRoom));
     this.interfaceIndex = options.interfaceIndex ?? firstSeenInterfaceIndex();
   }
 
@@ -78,67 +92,72 @@ export class IpfixEncoder {
 
   /** A message holding only the template set (both templates). */
   templateMessage(exportTimeSeconds = nowSeconds()): Buffer {
-    let at = MESSAGE_HEADER_LENGTH;
-    at = this.writeTemplateSet(at);
-    return this.finishMessage(at, exportTimeSeconds);
+    const at = this.writeTemplateSet(this.messageStart + MESSAGE_HEADER_LENGTH);
+    return this.finishMessage(at, exportTimeSeconds, this.sequence);
   }
 
   /**
    * Encodes records into as few messages as fit under maxMessageBytes. With `withTemplates`, the first
    * message starts with the template set, so a collector that just started can decode it on its own.
+   *
+   * Each record is written in one pass right after the message so far, then measured: if it does not fit,
+   * the message is closed before it and the record's bytes move (a short copy, about once per message)
+   * to the start of the next one, which begins where the closed one ends.
    */
   encode(
     records: readonly FlowRecord[],
     options: { withTemplates?: boolean; exportTimeSeconds?: number } = {},
   ): Buffer[] {
     const exportTime = options.exportTimeSeconds ?? nowSeconds();
+    const max = this.maxMessageBytes;
     const messages: Buffer[] = [];
-    let at = MESSAGE_HEADER_LENGTH;
+    let at = this.messageStart + MESSAGE_HEADER_LENGTH;
     if (options.withTemplates === true) at = this.writeTemplateSet(at);
     let messageStartSequence = this.sequence;
-    let recordsInMessage = 0;
     let setStart = -1;
     let setTemplate: Template | null = null;
-    for (const record of records) {
+    for (let r = 0; r < records.length; r++) {
+      const record = records[r] as FlowRecord;
       const template = isIpv6Record(record) ? ipv6Template : ipv4Template;
-      const needsSet = setTemplate !== template;
-      let length = this.prepareStrings(
-        record,
-        template === ipv6Template ? IPV6_FIXED_LENGTH : IPV4_FIXED_LENGTH,
-      );
-      if (
-        at + (needsSet ? SET_HEADER_LENGTH : 0) + length > this.maxMessageBytes &&
-        at > MESSAGE_HEADER_LENGTH
-      ) {
-        if (setStart >= 0) this.work.writeUInt16BE(at - setStart, setStart + 2);
+      let needsSet = setTemplate !== template;
+      let recordStart = needsSet ? at + SET_HEADER_LENGTH : at;
+      let end = this.writeRecord(record, template, recordStart);
+      if (end - recordStart > max - MESSAGE_HEADER_LENGTH - SET_HEADER_LENGTH) {
+        end = this.writeCutRecord(record, template, recordStart);
+      }
+      if (end - this.messageStart > max && at > this.messageStart + MESSAGE_HEADER_LENGTH) {
+        if (setStart >= 0) this.chunk.writeUInt16BE(at - setStart, setStart + 2);
+        const written = this.chunk;
         messages.push(this.finishMessage(at, exportTime, messageStartSequence));
         messageStartSequence = this.sequence;
-        recordsInMessage = 0;
-        at = MESSAGE_HEADER_LENGTH;
+        const length = end - recordStart;
+        at = this.messageStart + MESSAGE_HEADER_LENGTH;
+        const moved = at + SET_HEADER_LENGTH;
+        if (written === this.chunk) this.chunk.copyWithin(moved, recordStart, end);
+        else written.copy(this.chunk, moved, recordStart, end);
+        recordStart = moved;
+        end = moved + length;
         setStart = -1;
-        setTemplate = null;
+        needsSet = true;
       }
-      if (setTemplate !== template) {
-        if (setStart >= 0) this.work.writeUInt16BE(at - setStart, setStart + 2);
+      if (needsSet) {
+        if (setStart >= 0) this.chunk.writeUInt16BE(at - setStart, setStart + 2);
         setStart = at;
-        this.work.writeUInt16BE(template.id, at);
-        at += SET_HEADER_LENGTH;
+        this.chunk.writeUInt16BE(template.id, at);
         setTemplate = template;
       }
-      length = this.writeRecord(record, template, at);
-      at += length;
-      recordsInMessage += 1;
+      at = end;
       this.sequence = (this.sequence + 1) % TWO_POW_32;
     }
-    if (setStart >= 0) this.work.writeUInt16BE(at - setStart, setStart + 2);
-    if (recordsInMessage > 0 || at > MESSAGE_HEADER_LENGTH) {
+    if (setStart >= 0) this.chunk.writeUInt16BE(at - setStart, setStart + 2);
+    if (at > this.messageStart + MESSAGE_HEADER_LENGTH) {
       messages.push(this.finishMessage(at, exportTime, messageStartSequence));
     }
     return messages;
   }
 
   private writeTemplateSet(start: number): number {
-    const buf = this.work;
+    const buf = this.chunk;
     let at = start + SET_HEADER_LENGTH;
     for (const template of templates) {
       buf.writeUInt16BE(template.id, at);
@@ -159,59 +178,48 @@ export class IpfixEncoder {
     return at;
   }
 
-  private finishMessage(end: number, exportTimeSeconds: number, sequence = this.sequence): Buffer {
-    const buf = this.work;
-    buf.writeUInt16BE(IPFIX_VERSION, 0);
-    buf.writeUInt16BE(end, 2);
-    buf.writeUInt32BE(exportTimeSeconds >>> 0, 4);
-    buf.writeUInt32BE(sequence, 8);
-    buf.writeUInt32BE(this.observationDomainId >>> 0, 12);
-    // allocUnsafe takes small buffers from Node's pool: cheaper than copying each message out.
-    this.work = Buffer.allocUnsafe(this.maxMessageBytes);
-    return buf.subarray(0, end);
-  }
-
   /**
-   * Collects the record's strings in template order with their UTF-8 lengths, cut so that one record
-   * always fits an otherwise empty message (long command lines are what gets cut). Returns the record's
-   * encoded length.
+   * Writes the header of the message that ends at `end`, hands it out as a view and starts the next
+   * message right after it, or in a fresh chunk when this one has no room left for a whole message.
    */
-  private prepareStrings(record: FlowRecord, fixedLength: number): number {
-    const s = this.strings;
-    const { src, dst } = record;
-    s[0] = record.interface;
-    s[1] = record.device;
-    fillEndpointPair(s, 2, src, dst);
-    s[22] = record.cluster_id;
-    const budget = this.maxMessageBytes - MESSAGE_HEADER_LENGTH - SET_HEADER_LENGTH - fixedLength;
-    let total = 0;
-    for (let i = 0; i < STRING_FIELD_COUNT; i++) {
-      const value = s[i];
-      const length =
-        value === null || value === undefined ? 0 : Math.min(utf8Length(value), MAX_STRING_BYTES);
-      this.stringLengths[i] = length;
-      total += 1 + length;
+  private finishMessage(end: number, exportTimeSeconds: number, sequence: number): Buffer {
+    const buf = this.chunk;
+    const start = this.messageStart;
+    buf.writeUInt16BE(IPFIX_VERSION, start);
+    buf.writeUInt16BE(end - start, start + 2);
+    buf.writeUInt32BE(exportTimeSeconds >>> 0, start + 4);
+    buf.writeUInt32BE(sequence, start + 8);
+    buf.writeUInt32BE(this.observationDomainId >>> 0, start + 12);
+    if (buf.length - end >= this.messageRoom) {
+      this.messageStart = end;
+    } else {
+      this.chunk = Buffer.allocUnsafeSlow(buf.length);
+      this.messageStart = 0;
     }
-    while (total > budget) {
-      let longest = 0;
-      for (let i = 1; i < STRING_FIELD_COUNT; i++) {
-        if ((this.stringLengths[i] as number) > (this.stringLengths[longest] as number)) longest = i;
-      }
-      const cut = Math.min(total - budget, this.stringLengths[longest] as number);
-      this.stringLengths[longest] = (this.stringLengths[longest] as number) - cut;
-      total -= cut;
-    }
-    return fixedLength + total;
+    return buf.subarray(start, end);
   }
 
-  /** Milliseconds of a record timestamp; the records' fixed RFC 3339 UTC form is read without Date.parse. */
-  private parseTime(text: string): number {
-    return parseRecordTime(text);
-  }
-
-  /** Writes one data record at `start` (strings from {@link prepareStrings}); returns its length. */
+  /** Writes one data record at `start`, every string cut at 254 bytes; returns the offset after it. */
   private writeRecord(record: FlowRecord, template: Template, start: number): number {
-    const buf = this.work;
+    const at = this.writeFixed(record, template, start);
+    return writeRecordStrings(this.chunk, at, record);
+  }
+
+  /** The same record with its longest strings cut so that it fits an otherwise empty message. */
+  private writeCutRecord(record: FlowRecord, template: Template, start: number): number {
+    let at = this.writeFixed(record, template, start);
+    const fixedLength = template === ipv6Template ? IPV6_FIXED_LENGTH : IPV4_FIXED_LENGTH;
+    const budget = this.maxMessageBytes - MESSAGE_HEADER_LENGTH - SET_HEADER_LENGTH - fixedLength;
+    const { strings, limits } = cutRecordStrings(record, budget);
+    for (let i = 0; i < STRING_FIELD_COUNT; i++) {
+      at = writeString(this.chunk, at, strings[i], limits[i]);
+    }
+    return at;
+  }
+
+  /** Writes the fixed-length fields (template order); returns the offset of the first string. */
+  private writeFixed(record: FlowRecord, template: Template, start: number): number {
+    const buf = this.chunk;
     let at = start;
     if (template === ipv6Template) {
       writeIpv6(record.src_addr, buf, at);
@@ -227,12 +235,12 @@ export class IpfixEncoder {
     buf[at + 4] = record.protocol;
     at = writeU64(buf, at + 5, record.bytes);
     at = writeU64(buf, at, record.packets);
-    at = writeU64(buf, at, this.parseTime(record.ts_start));
-    at = writeU64(buf, at, this.parseTime(record.ts_end));
+    at = writeU64(buf, at, parseRecordTime(record.ts_start));
+    at = writeU64(buf, at, parseRecordTime(record.ts_end));
     buf.writeUInt16BE(record.tcp_flags, at);
     const ingress = record.direction === "ingress";
     buf[at + 2] = ingress ? 0 : 1;
-    const ifindex = this.interfaceIndex(record.interface) >>> 0;
+    const ifindex = this.ifindexOf(record.interface);
     buf.writeUInt32BE(ingress ? ifindex : 0, at + 3);
     buf.writeUInt32BE(ingress ? 0 : ifindex, at + 7);
     buf.writeUInt32BE(record.sample_rate >>> 0, at + 11);
@@ -247,95 +255,16 @@ export class IpfixEncoder {
         ? writeUnknownU64(buf, at)
         : writeU64(buf, at, Math.round(record.app_latency_ms * 1000));
     buf[at] = record.vantage === "src" ? 0 : 1;
-    at += 1;
-    for (let i = 0; i < STRING_FIELD_COUNT; i++) {
-      const limit = this.stringLengths[i] as number;
-      const value = this.strings[i];
-      if (limit === 0 || value === null || value === undefined) {
-        buf[at] = 0;
-        at += 1;
-        continue;
-      }
-      const written = writeString(buf, value, at + 1, limit);
-      buf[at] = written;
-      at += 1 + written;
+    return at + 1;
+  }
+
+  private ifindexOf(name: string): number {
+    if (name !== this.lastInterface) {
+      this.lastIfindex = this.interfaceIndex(name) >>> 0;
+      this.lastInterface = name;
     }
-    return at - start;
+    return this.lastIfindex;
   }
-}
-
-function fillEndpointPair(s: (string | null)[], from: number, src: Endpoint, dst: Endpoint): void {
-  s[from] = src.process_name;
-  s[from + 1] = dst.process_name;
-  s[from + 2] = src.process_cmdline;
-  s[from + 3] = dst.process_cmdline;
-  s[from + 4] = src.container_id;
-  s[from + 5] = dst.container_id;
-  s[from + 6] = src.container_name;
-  s[from + 7] = dst.container_name;
-  s[from + 8] = src.object_name;
-  s[from + 9] = dst.object_name;
-  s[from + 10] = src.object_namespace;
-  s[from + 11] = dst.object_namespace;
-  s[from + 12] = src.object_type;
-  s[from + 13] = dst.object_type;
-  s[from + 14] = src.workload_name;
-  s[from + 15] = dst.workload_name;
-  s[from + 16] = src.workload_namespace;
-  s[from + 17] = dst.workload_namespace;
-  s[from + 18] = src.node;
-  s[from + 19] = dst.node;
-}
-
-const digit = (text: string, at: number) => text.charCodeAt(at) - 48;
-const two = (text: string, at: number) => digit(text, at) * 10 + digit(text, at + 1);
-
-/**
- * `YYYY-MM-DDTHH:MM:SS[.fff…]Z` → epoch ms, read by position (several times faster than Date.parse, and
- * it runs twice per record); anything else falls back to Date.parse.
- */
-export function parseRecordTime(text: string): number {
-  const n = text.length;
-  if (n >= 20 && text.charCodeAt(n - 1) === 90 && text.charCodeAt(10) === 84 && text.charCodeAt(4) === 45) {
-    let ms = 0;
-    if (n > 20 && text.charCodeAt(19) === 46) {
-      // Fraction digits beyond milliseconds are truncated, as flowStartMilliseconds can hold no more.
-      const f1 = n > 21 ? digit(text, 20) : 0;
-      const f2 = n > 22 ? digit(text, 21) : 0;
-      const f3 = n > 23 ? digit(text, 22) : 0;
-      ms = f1 * 100 + f2 * 10 + f3;
-    } else if (n !== 20) {
-      return Date.parse(text);
-    }
-    const year = two(text, 0) * 100 + two(text, 2);
-    const value =
-      Date.UTC(year, two(text, 5) - 1, two(text, 8), two(text, 11), two(text, 14), two(text, 17)) + ms;
-    if (Number.isFinite(value)) return value;
-  }
-  return Date.parse(text);
-}
-
-/** UTF-8 byte length; a JS loop beats Buffer.byteLength's native call for the short strings records hold. */
-function utf8Length(text: string): number {
-  for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text, "utf8");
-  }
-  return text.length;
-}
-
-/**
- * Writes at most `limit` bytes of `text` as UTF-8 and returns how many were written. ASCII (nearly every
- * name and command line) is copied in JS; anything else goes through Buffer#write, which never splits a
- * UTF-8 sequence, so a cut string stays valid text (maybe a little shorter).
- */
-function writeString(buf: Buffer, text: string, at: number, limit: number): number {
-  const n = Math.min(text.length, limit);
-  for (let i = 0; i < n; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 0x80) return buf.write(text, at, limit, "utf8");
-    buf[at + i] = code;
-  }
-  return n;
 }
 
 function isIpv6Record(record: FlowRecord): boolean {

@@ -159,21 +159,41 @@ export class IpfixExporter {
     }
     // All of a batch's datagrams are handed to the kernel at once (libuv keeps their order); waiting for
     // each one's callback would cap the rate at one datagram per event-loop turn.
-    const results = await Promise.allSettled(messages.map((message) => sendDatagram(socket, message)));
-    let failure: Error | null = null;
-    for (const result of results) {
-      if (result.status === "fulfilled") {
-        this.messagesSinceTemplates += 1;
-        this.stats.messagesSent += 1;
-      } else {
-        failure ??= result.reason as Error;
-      }
-    }
+    const failure = await this.sendDatagrams(socket, messages);
     // An ICMP "port unreachable" for an earlier datagram surfaces as a send or socket error.
     if (failure !== null || this.udpError !== null) {
       this.udpError ??= failure;
       throw this.takeUdpError();
     }
+  }
+
+  /**
+   * Sends the datagrams in order and resolves, once every one is done, with the first failure (or null).
+   * One callback counts them all: a promise per datagram cost more than the encoding of its records.
+   */
+  private sendDatagrams(socket: UdpSocket, messages: readonly Buffer[]): Promise<Error | null> {
+    if (messages.length === 0) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      let pending = messages.length;
+      let failure: Error | null = null;
+      const done = (error: Error | null) => {
+        if (error) {
+          failure ??= error;
+        } else {
+          this.messagesSinceTemplates += 1;
+          this.stats.messagesSent += 1;
+        }
+        pending -= 1;
+        if (pending === 0) resolve(failure);
+      };
+      for (const message of messages) {
+        try {
+          socket.send(message, done);
+        } catch (error) {
+          done(error as Error);
+        }
+      }
+    });
   }
 
   private takeUdpError(): Error {

@@ -1,0 +1,81 @@
+/**
+ * Record timestamps (`YYYY-MM-DDTHH:MM:SS[.fff…]Z`, the flow record's RFC 3339 UTC form) → epoch ms.
+ * Runs twice per exported record, so the common form is read by position with integer arithmetic only
+ * (no Date.UTC or Date.parse call); anything else, or an out-of-range field, goes to Date.parse.
+ */
+
+const MS_PER_DAY = 86_400_000;
+
+/** Epoch ms of a record timestamp; fraction digits beyond milliseconds are truncated (IPFIX holds ms). */
+export function parseRecordTime(text: string): number {
+  const n = text.length;
+  if (
+    n >= 20 &&
+    text.charCodeAt(n - 1) === 90 && // Z
+    text.charCodeAt(4) === 45 && // -
+    text.charCodeAt(7) === 45 &&
+    text.charCodeAt(10) === 84 && // T
+    text.charCodeAt(13) === 58 && // :
+    text.charCodeAt(16) === 58
+  ) {
+    // Every digit is read as code - 48; `bad` collects (9 - d) | d, negative once any d is outside 0–9.
+    let bad = 0;
+    let d = 0;
+    let year = 0;
+    for (let i = 0; i < 4; i++) {
+      d = text.charCodeAt(i) - 48;
+      bad |= (9 - d) | d;
+      year = year * 10 + d;
+    }
+    const month = pair(text, 5);
+    const day = pair(text, 8);
+    const hour = pair(text, 11);
+    const minute = pair(text, 14);
+    const second = pair(text, 17);
+    bad |= month | day | hour | minute | second;
+    let ms = 0;
+    if (n > 20) {
+      if (text.charCodeAt(19) !== 46 || n === 21) return Date.parse(text);
+      for (let i = 20; i < n - 1; i++) {
+        d = text.charCodeAt(i) - 48;
+        bad |= (9 - d) | d;
+        if (i < 23) ms += d * (i === 20 ? 100 : i === 21 ? 10 : 1);
+      }
+    }
+    if (
+      bad >= 0 &&
+      month >= 1 &&
+      month <= 12 &&
+      day >= 1 &&
+      day <= daysInMonth(year, month) &&
+      hour <= 23 &&
+      minute <= 59 &&
+      second <= 59
+    ) {
+      return daysFromCivil(year, month, day) * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + ms;
+    }
+  }
+  return Date.parse(text);
+}
+
+/** Two decimal digits at `at`, or -1 if either is not a digit. */
+function pair(text: string, at: number): number {
+  const high = text.charCodeAt(at) - 48;
+  const low = text.charCodeAt(at + 1) - 48;
+  return ((9 - high) | high | (9 - low) | low) < 0 ? -1 : high * 10 + low;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
