@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { ConfirmActions } from "@/features/shell/ConfirmActions";
+import { ConfirmActions, useRowDelete } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
 import { InlineError } from "@/features/shell/InlineError";
 import { PageHeader } from "@/features/shell/PageHeader";
@@ -33,7 +33,7 @@ export function BytecodePage() {
   const list = useQuery(trpc.bytecode.list.queryOptions());
   const [uploading, setUploading] = useState(false);
   const [editing, setEditing] = useState<{ id: string; kernelMatch: string } | null>(null);
-  const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
+  const rowDelete = useRowDelete();
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.bytecode.pathKey() });
   const setMatch = useMutation(
@@ -47,7 +47,7 @@ export function BytecodePage() {
   const remove = useMutation(
     trpc.bytecode.delete.mutationOptions({
       onSuccess: async () => {
-        setConfirmingDelete(null);
+        rowDelete.done();
         await refresh();
       },
     }),
@@ -142,17 +142,9 @@ export function BytecodePage() {
                 <td className="row-actions">
                   {canManage && !b.isDefault ? (
                     <ConfirmActions
-                      confirming={confirmingDelete === b.id}
-                      confirmLabel={`Confirm deleting bytecode ${b.name}`}
-                      pending={remove.isPending}
-                      onConfirm={() => remove.mutate({ id: b.id, force: false })}
-                      onKeep={() => setConfirmingDelete(null)}
-                      askLabel={`Delete bytecode ${b.name}`}
-                      askText="Delete"
-                      onAsk={() => {
-                        remove.reset();
-                        setConfirmingDelete(b.id);
-                      }}
+                      {...rowDelete.props(b.id, `bytecode ${b.name}`, remove, () =>
+                        remove.mutate({ id: b.id, force: false }),
+                      )}
                     >
                       <button
                         type="button"

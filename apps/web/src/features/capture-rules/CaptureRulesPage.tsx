@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { ConfirmActions } from "@/features/shell/ConfirmActions";
+import { ConfirmActions, useRowDelete } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
 import type { Editing } from "@/features/shell/Form";
 import { PageHeader } from "@/features/shell/PageHeader";
@@ -32,7 +32,7 @@ export function CaptureRulesPage() {
   const canManage = hasRole(useSessionUser(), "admin");
   const rules = useQuery(trpc.captureRules.list.queryOptions({}));
   const [editing, setEditing] = useState<RuleEditing>({ mode: "closed" });
-  const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
+  const rowDelete = useRowDelete();
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.captureRules.pathKey() });
   const closeAndRefresh = {
@@ -46,7 +46,7 @@ export function CaptureRulesPage() {
   const remove = useMutation(
     trpc.captureRules.delete.mutationOptions({
       onSuccess: async () => {
-        setConfirmingDelete(null);
+        rowDelete.done();
         await refresh();
       },
     }),
@@ -75,17 +75,9 @@ export function CaptureRulesPage() {
             <td className="row-actions">
               {canManage ? (
                 <ConfirmActions
-                  confirming={confirmingDelete === rule.id}
-                  confirmLabel={`Confirm deleting rule ${rule.name}`}
-                  pending={remove.isPending}
-                  onConfirm={() => remove.mutate({ id: rule.id })}
-                  onKeep={() => setConfirmingDelete(null)}
-                  askLabel={`Delete rule ${rule.name}`}
-                  askText="Delete"
-                  onAsk={() => {
-                    remove.reset();
-                    setConfirmingDelete(rule.id);
-                  }}
+                  {...rowDelete.props(rule.id, `rule ${rule.name}`, remove, () =>
+                    remove.mutate({ id: rule.id }),
+                  )}
                 >
                   <button
                     type="button"

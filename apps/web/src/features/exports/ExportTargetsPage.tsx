@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { ConfirmActions } from "@/features/shell/ConfirmActions";
+import { ConfirmActions, useRowDelete } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
 import type { Editing } from "@/features/shell/Form";
 import { PageHeader } from "@/features/shell/PageHeader";
@@ -33,7 +33,7 @@ export function ExportTargetsPage() {
   const targets = useQuery({ ...trpc.exportTargets.list.queryOptions(), refetchInterval: REFRESH_MS });
   const plans = useQuery(trpc.plans.list.queryOptions());
   const [editing, setEditing] = useState<Editing<ExportTargetFields>>({ mode: "closed" });
-  const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
+  const rowDelete = useRowDelete();
   const [testResult, setTestResult] = useState<{ id: string; ok: boolean; error: string | null } | null>(
     null,
   );
@@ -49,7 +49,7 @@ export function ExportTargetsPage() {
   const remove = useMutation(
     trpc.exportTargets.delete.mutationOptions({
       onSuccess: async () => {
-        setConfirmingDelete(null);
+        rowDelete.done();
         await refresh();
       },
     }),
@@ -155,17 +155,9 @@ export function ExportTargetsPage() {
                 <td className="row-actions">
                   {canManage ? (
                     <ConfirmActions
-                      confirming={confirmingDelete === target.id}
-                      confirmLabel={`Confirm deleting export target ${target.name}`}
-                      pending={remove.isPending}
-                      onConfirm={() => remove.mutate({ id: target.id })}
-                      onKeep={() => setConfirmingDelete(null)}
-                      askLabel={`Delete export target ${target.name}`}
-                      askText="Delete"
-                      onAsk={() => {
-                        remove.reset();
-                        setConfirmingDelete(target.id);
-                      }}
+                      {...rowDelete.props(target.id, `export target ${target.name}`, remove, () =>
+                        remove.mutate({ id: target.id }),
+                      )}
                     >
                       <button
                         type="button"

@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { ConfirmActions } from "@/features/shell/ConfirmActions";
+import { ConfirmActions, useRowDelete } from "@/features/shell/ConfirmActions";
 import { useSessionUser } from "@/features/shell/ConsoleShell";
 import type { Editing } from "@/features/shell/Form";
 import { PageHeader } from "@/features/shell/PageHeader";
@@ -25,7 +25,7 @@ export function PlansPage() {
   const canManage = hasRole(useSessionUser(), "admin");
   const plans = useQuery(trpc.plans.list.queryOptions());
   const [editing, setEditing] = useState<Editing<PlanFields>>({ mode: "closed" });
-  const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
+  const rowDelete = useRowDelete();
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.plans.pathKey() });
   const create = useMutation(
@@ -47,7 +47,7 @@ export function PlansPage() {
   const remove = useMutation(
     trpc.plans.delete.mutationOptions({
       onSuccess: async () => {
-        setConfirmingDelete(null);
+        rowDelete.done();
         await refresh();
       },
     }),
@@ -116,17 +116,9 @@ export function PlansPage() {
                 <td className="row-actions">
                   {canManage ? (
                     <ConfirmActions
-                      confirming={confirmingDelete === plan.id}
-                      confirmLabel={`Confirm deleting plan ${plan.name}`}
-                      pending={remove.isPending}
-                      onConfirm={() => remove.mutate({ id: plan.id })}
-                      onKeep={() => setConfirmingDelete(null)}
-                      askLabel={`Delete plan ${plan.name}`}
-                      askText="Delete"
-                      onAsk={() => {
-                        remove.reset();
-                        setConfirmingDelete(plan.id);
-                      }}
+                      {...rowDelete.props(plan.id, `plan ${plan.name}`, remove, () =>
+                        remove.mutate({ id: plan.id }),
+                      )}
                     >
                       <button
                         type="button"

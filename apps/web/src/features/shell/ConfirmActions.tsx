@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { type ReactNode, useState } from "react";
 
 interface ConfirmActionsProps {
   /** True once the user asked for the destructive action: the other actions give way to the confirmation. */
@@ -71,4 +71,35 @@ export function ConfirmActions({
       </button>
     </>
   );
+}
+
+/** The delete mutation of a list page, as the confirmation needs it. */
+interface DeleteMutation {
+  isPending: boolean;
+  reset: () => void;
+}
+
+/**
+ * The delete confirmation of a list page: one row at a time asks "Confirm deleting …". `props` gives a
+ * row's {@link ConfirmActions} its labels and handlers; call `done` when the delete succeeded.
+ */
+export function useRowDelete() {
+  const [confirming, setConfirming] = useState<string | null>(null);
+  return {
+    done: () => setConfirming(null),
+    /** `what` names the row as the labels say it, e.g. "plan lab". */
+    props: (id: string, what: string, remove: DeleteMutation, onConfirm: () => void) => ({
+      confirming: confirming === id,
+      confirmLabel: `Confirm deleting ${what}`,
+      askLabel: `Delete ${what}`,
+      askText: "Delete",
+      pending: remove.isPending,
+      onConfirm,
+      onKeep: () => setConfirming(null),
+      onAsk: () => {
+        remove.reset();
+        setConfirming(id);
+      },
+    }),
+  };
 }

@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { ConfirmActions } from "@/features/shell/ConfirmActions";
+import { ConfirmActions, useRowDelete } from "@/features/shell/ConfirmActions";
 import { type SessionUser, useSessionUser } from "@/features/shell/ConsoleShell";
 import { PageHeader } from "@/features/shell/PageHeader";
 import { DataTable, ListStates } from "@/features/shell/ResourceList";
@@ -29,7 +29,7 @@ function UserAdministration() {
   const queryClient = useQueryClient();
   const users = useQuery(trpc.users.list.queryOptions());
   const [creating, setCreating] = useState(false);
-  const [confirmingDelete, setConfirmingDelete] = useState<string | null>(null);
+  const rowDelete = useRowDelete();
   const [resetting, setResetting] = useState<{ id: string; email: string } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
@@ -38,7 +38,7 @@ function UserAdministration() {
   const remove = useMutation(
     trpc.users.delete.mutationOptions({
       onSuccess: async () => {
-        setConfirmingDelete(null);
+        rowDelete.done();
         await refresh();
       },
     }),
@@ -121,17 +121,9 @@ function UserAdministration() {
                   </button>
                   {user.id === me.id ? null : (
                     <ConfirmActions
-                      confirming={confirmingDelete === user.id}
-                      confirmLabel={`Confirm deleting user ${user.email}`}
-                      pending={remove.isPending}
-                      onConfirm={() => remove.mutate({ id: user.id })}
-                      onKeep={() => setConfirmingDelete(null)}
-                      askLabel={`Delete user ${user.email}`}
-                      askText="Delete"
-                      onAsk={() => {
-                        remove.reset();
-                        setConfirmingDelete(user.id);
-                      }}
+                      {...rowDelete.props(user.id, `user ${user.email}`, remove, () =>
+                        remove.mutate({ id: user.id }),
+                      )}
                     />
                   )}
                 </td>
