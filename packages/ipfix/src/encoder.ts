@@ -54,6 +54,8 @@ export class IpfixEncoder {
   readonly maxMessageBytes: number;
   private sequence = 0;
   private chunk: Buffer;
+  /** `chunk` as a DataView: its big-endian stores compile to a single store, without Buffer#write*'s checks. */
+  private view: DataView;
   /** Offset in `chunk` of the message being written. */
   private messageStart = 0;
   /** Room a message needs in its chunk: itself, plus one uncut record written past its end (see encode). */
@@ -82,6 +84,7 @@ export class IpfixEncoder {
     }
     this.messageRoom = this.maxMessageBytes + SET_HEADER_LENGTH + LONGEST_RECORD;
     this.chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, 2 * this.messageRoom));
+    this.view = new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.length);
     this.interfaceIndex = options.interfaceIndex ?? firstSeenInterfaceIndex();
   }
 
@@ -194,6 +197,7 @@ export class IpfixEncoder {
       this.messageStart = end;
     } else {
       this.chunk = Buffer.allocUnsafeSlow(buf.length);
+      this.view = new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.length);
       this.messageStart = 0;
     }
     return buf.subarray(start, end);
@@ -217,9 +221,13 @@ export class IpfixEncoder {
     return at;
   }
 
-  /** Writes the fixed-length fields (template order); returns the offset of the first string. */
+  /**
+   * Writes the fixed-length fields (template order); returns the offset of the first string. Values are
+   * trusted to be in range (records are validated where they enter, against the protocol's schema).
+   */
   private writeFixed(record: FlowRecord, template: Template, start: number): number {
     const buf = this.chunk;
+    const view = this.view;
     let at = start;
     if (template === ipv6Template) {
       writeIpv6(record.src_addr, buf, at);
@@ -230,30 +238,33 @@ export class IpfixEncoder {
       writeIpv4(record.dst_addr, buf, at + 4);
       at += 8;
     }
-    buf.writeUInt16BE(record.src_port, at);
-    buf.writeUInt16BE(record.dst_port, at + 2);
+    view.setUint16(at, record.src_port);
+    view.setUint16(at + 2, record.dst_port);
     buf[at + 4] = record.protocol;
-    at = writeU64(buf, at + 5, record.bytes);
-    at = writeU64(buf, at, record.packets);
-    at = writeU64(buf, at, parseRecordTime(record.ts_start));
-    at = writeU64(buf, at, parseRecordTime(record.ts_end));
-    buf.writeUInt16BE(record.tcp_flags, at);
+    at = writeU64(view, at + 5, record.bytes);
+    at = writeU64(view, at, record.packets);
+    at = writeU64(view, at, parseRecordTime(record.ts_start));
+    at = writeU64(view, at, parseRecordTime(record.ts_end));
+    view.setUint16(at, record.tcp_flags);
     const ingress = record.direction === "ingress";
     buf[at + 2] = ingress ? 0 : 1;
     const ifindex = this.ifindexOf(record.interface);
-    buf.writeUInt32BE(ingress ? ifindex : 0, at + 3);
-    buf.writeUInt32BE(ingress ? 0 : ifindex, at + 7);
-    buf.writeUInt32BE(record.sample_rate >>> 0, at + 11);
+    view.setUint32(at + 3, ingress ? ifindex : 0);
+    view.setUint32(at + 7, ingress ? 0 : ifindex);
+    view.setUint32(at + 11, record.sample_rate);
     at += 15;
-    buf.writeUInt32BE(record.src.pid ?? UNKNOWN_U32, at);
-    buf.writeUInt32BE(record.dst.pid ?? UNKNOWN_U32, at + 4);
-    at = writeU64(buf, at + 8, record.retransmits);
-    buf.writeUInt32BE(record.rtt_us === null ? UNKNOWN_U32 : Math.min(record.rtt_us, UNKNOWN_U32 - 1), at);
+    view.setUint32(at, record.src.pid ?? UNKNOWN_U32);
+    view.setUint32(at + 4, record.dst.pid ?? UNKNOWN_U32);
+    at = writeU64(view, at + 8, record.retransmits);
+    view.setUint32(at, record.rtt_us === null ? UNKNOWN_U32 : Math.min(record.rtt_us, UNKNOWN_U32 - 1));
     at += 4;
-    at =
-      record.app_latency_ms === null
-        ? writeUnknownU64(buf, at)
-        : writeU64(buf, at, Math.round(record.app_latency_ms * 1000));
+    if (record.app_latency_ms === null) {
+      view.setUint32(at, UNKNOWN_U32);
+      view.setUint32(at + 4, UNKNOWN_U32);
+      at += 8;
+    } else {
+      at = writeU64(view, at, Math.round(record.app_latency_ms * 1000));
+    }
     buf[at] = record.vantage === "src" ? 0 : 1;
     return at + 1;
   }
@@ -271,16 +282,14 @@ function isIpv6Record(record: FlowRecord): boolean {
   return record.src_addr.includes(":") || record.dst_addr.includes(":");
 }
 
-/** Integers up to 2^53 as two 32-bit halves: BigInt conversion would dominate the per-record cost. */
-function writeU64(buf: Buffer, at: number, value: number): number {
-  buf.writeUInt32BE(Math.floor(value / TWO_POW_32), at);
-  buf.writeUInt32BE(value % TWO_POW_32, at + 4);
-  return at + 8;
-}
-
-function writeUnknownU64(buf: Buffer, at: number): number {
-  buf.writeUInt32BE(UNKNOWN_U32, at);
-  buf.writeUInt32BE(UNKNOWN_U32, at + 4);
+/**
+ * Integers up to 2^53 as two 32-bit halves: BigInt conversion would dominate the per-record cost, and the
+ * low half is a subtraction, not `%` (a floating-point remainder, a call into C).
+ */
+function writeU64(view: DataView, at: number, value: number): number {
+  const high = Math.floor(value / TWO_POW_32);
+  view.setUint32(at, high);
+  view.setUint32(at + 4, value - high * TWO_POW_32);
   return at + 8;
 }
 
