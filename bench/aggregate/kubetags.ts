@@ -15,7 +15,7 @@
  *   npm run bench:kubetags -w @kernflow/bench -- [--pods 50000] [--events 2000] [--settle 15] [--json FILE]
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,6 +43,7 @@ const flagsSchema = z.object({
   entry: z.string().min(1).optional(),
   "node-flags": z.string(),
   json: z.string().min(1).optional(),
+  "heap-snapshots": z.string().min(1).optional(),
 });
 const { values } = parseArgs({
   options: {
@@ -55,6 +56,9 @@ const { values } = parseArgs({
     // V8/Node flags for the kubetags process (space-separated), e.g. --optimize-for-size.
     "node-flags": { type: "string", default: "" },
     json: { type: "string" },
+    // Writes a V8 heap snapshot of kubetags into DIR after sync and after the events (taken after the
+    // RSS readings, since writing one costs memory), to see what holds the heap.
+    "heap-snapshots": { type: "string" },
   },
 });
 const flags = flagsSchema.parse(values);
@@ -112,6 +116,24 @@ function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 }
 
+/** Signals the child to write a heap snapshot and waits until the file is complete (its size stops growing). */
+async function heapSnapshot(pid: number, dir: string): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, "SIGUSR2");
+  let last = -1;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const file = readdirSync(dir).find((f) => f.endsWith(".heapsnapshot") && !before.has(f));
+    if (file === undefined) continue;
+    const size = statSync(join(dir, file)).size;
+    if (size > 0 && size === last) {
+      console.log(`heap snapshot: ${join(dir, file)}`);
+      return;
+    }
+    last = size;
+  }
+}
+
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
 async function main(): Promise<void> {
@@ -121,10 +143,15 @@ async function main(): Promise<void> {
   standin.preload(cluster(flags.pods));
   console.log(`stand-in: ${flags.pods} pods loaded in ${((performance.now() - built) / 1000).toFixed(1)} s`);
 
+  const snapshotDir = flags["heap-snapshots"];
+  const nodeFlags = flags["node-flags"].split(/\s+/).filter((f) => f !== "");
+  if (snapshotDir !== undefined)
+    nodeFlags.push(`--diagnostic-dir=${snapshotDir}`, "--heapsnapshot-signal=SIGUSR2");
   const child = spawn(
     process.execPath,
     [
-      bin,
+      ...nodeFlags,
+      flags.entry ?? bin,
       "kubetags",
       "--listen",
       "127.0.0.1:0",
@@ -163,6 +190,7 @@ async function main(): Promise<void> {
     const rssAfterSync = procStatus(pid, "VmRSS");
     const peakDuringSync = procStatus(pid, "VmHWM");
     const counts = kubetagsMetricsSchema.parse(await (await fetch(base + kubetagsPaths.metrics)).json());
+    if (snapshotDir !== undefined) await heapSnapshot(pid, snapshotDir);
     console.log(
       `sync: ${syncSeconds.toFixed(1)} s, ${counts.ips} IPs, ${counts.containers} containers; RSS ${mb(rssAtSync)} MiB ` +
         `at sync, ${mb(rssAfterSync)} MiB ${flags.settle} s later (peak ${mb(peakDuringSync)} MiB, JS heap in use ${mb(counts.heap_used_bytes)} MiB)`,
@@ -195,6 +223,7 @@ async function main(): Promise<void> {
     const metrics = kubetagsMetricsSchema.parse(await (await fetch(base + kubetagsPaths.metrics)).json());
     const podApply = metrics.apply.pods ?? { events: 0, p50_ms: 0, p99_ms: 0, max_ms: 0 };
     const rssAfterEvents = procStatus(pid, "VmRSS");
+    if (snapshotDir !== undefined) await heapSnapshot(pid, snapshotDir);
     const result = {
       pods: flags.pods,
       events: flags.events,
