@@ -1,4 +1,8 @@
 import type { KubeInformerHealth } from "@kernflow/protocol";
+// The HTTP client @kubernetes/client-node 1.x uses: its applyToFetchOptions gives a node-fetch agent (TLS, CA).
+import fetch from "node-fetch";
+import type { ZodType } from "zod";
+import { ApplyTimings } from "./apply-timings";
 import {
   ADD,
   DELETE,
@@ -8,11 +12,7 @@ import {
   type KubernetesObject,
   ListWatch,
   Watch,
-} from "@kubernetes/client-node";
-// The HTTP client @kubernetes/client-node 1.x uses: its applyToFetchOptions gives a node-fetch agent (TLS, CA).
-import fetch from "node-fetch";
-import type { ZodType } from "zod";
-import { ApplyTimings } from "./apply-timings";
+} from "./client-node";
 import { listEnvelopeSchema, type ObjectStub, statusSchema, stubOf } from "./objects";
 
 /** One watched resource: where it lives in the API and what to do with its (slimmed) objects. */

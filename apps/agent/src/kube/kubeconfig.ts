@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig } from "./client-node";
 
 /** The Kubernetes API cannot be reached with what was given; the CLI reports it as bad usage. */
 export class KubeConfigError extends Error {

@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { KubetagsHealth, KubetagsMetrics } from "@kernflow/protocol";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "../kube/client-node";
 import { serveKubetags } from "../kube/http-server";
 import { type InformerOptions, ResourceInformer, type ResourceSpec } from "../kube/informer";
 import { KubeMetadataIndex } from "../kube/metadata-index";
