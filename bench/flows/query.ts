@@ -6,6 +6,7 @@
  *   npm run bench:flows:query -w @kernflow/bench -- [--records 50000000] [--runs 5] [--raw] [--json FILE]
  *
  * `--raw` also times the day-long top-10 forced onto raw records (slow by design: it is why rollups exist).
+ * `--explain` prints each query's EXPLAIN ANALYZE (run under the engine's own settings) after its timings.
  * Runs on a private embedded PostgreSQL in a temporary folder (removed at the end).
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -16,6 +17,7 @@ import { createTestDatabase, stopTestServer } from "@kernflow/db/testing";
 import { type FlowQueryInput, flowQuerySchema } from "@kernflow/protocol";
 import pg from "pg";
 import { z } from "zod";
+import { QUERY_SETTINGS } from "../../packages/db/src/flows/query";
 import { benchRecords } from "./records";
 
 const flags = z
@@ -23,6 +25,7 @@ const flags = z
     records: z.coerce.number().int().min(10_000).max(200_000_000),
     runs: z.coerce.number().int().min(1).max(50),
     raw: z.boolean(),
+    explain: z.boolean(),
     json: z.string().min(1).optional(),
   })
   .parse(
@@ -31,6 +34,7 @@ const flags = z
         records: { type: "string", default: "50000000" },
         runs: { type: "string", default: "5" },
         raw: { type: "boolean", default: false },
+        explain: { type: "boolean", default: false },
         json: { type: "string" },
       },
     }).values,
@@ -321,6 +325,21 @@ try {
     const median = times[Math.floor(times.length / 2)] as number;
     figures[`${c.name}_ms`] = median;
     figures[`${c.name}_server_cpu_ms`] = cpuMs;
+    if (flags.explain) {
+      const planned = store.planQuery(query, c.scope);
+      const client = await pool.connect();
+      try {
+        await client.query(`BEGIN READ ONLY; ${QUERY_SETTINGS}`);
+        const plan = await client.query(
+          `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${planned.sql}`,
+          planned.params,
+        );
+        await client.query("COMMIT");
+        console.log(plan.rows.map((r) => `    ${r["QUERY PLAN"]}`).join("\n"));
+      } finally {
+        client.release();
+      }
+    }
     console.log(
       `${c.name} (${source}): median ${median.toFixed(0)} ms over ${times.length} runs [${times.map((t) => t.toFixed(0)).join(", ")}]; server CPU ${cpuMs.toFixed(0)} ms/run; load ${load()}`,
     );

@@ -242,28 +242,37 @@ export function planFlowQuery(query: FlowQuery, scope: FlowQueryScope): PlannedQ
   const agg = aggregateSql(query);
   const topN = params.add(query.top_n);
   // Volume sums decompose: the rows are first summed per group and bucket (on the bare columns, cheap), and
-  // only those few sums are keyed, ranked and folded into "other". Percentiles do not decompose, so the
-  // latency metrics key every matching record.
+  // only those sums are ranked and folded into "other". Percentiles do not decompose, so the latency metrics
+  // carry every matching record. Rows are matched to their group by `k`, a cheap null-safe text key
+  // (length-prefixed values, "-" for null: two different value lists never give the same key); the JSON key
+  // the result carries (and that breaks ties in the ranking) is built once per group, in t. Built per row,
+  // json_build_array was most of the time of an hour of raw records grouped by address (~1M group-buckets).
   const dims = query.group_by.map((d, i) => `${dimensionText(d)} AS d${i}`);
   const dimRefs = query.group_by.map((_, i) => `d${i}`);
+  // No group-by: one group, keyed by the empty string.
+  const key =
+    dimRefs.map((d) => `coalesce(length(${d})::text || ':' || ${d}, '-')`).join(" || ") || "''::text";
   const f = isVolumeMetric(query.metric)
-    ? `SELECT json_build_array(${dimRefs.join(", ")})::text AS k, bi, v, b, p, r FROM (
+    ? `SELECT ${[`${key} AS k`, ...dimRefs].join(", ")}, bi, v, b, p, r FROM (
     SELECT ${[...dims, `${bucket} AS bi`].join(", ")}, sum((${value})::float8) AS v,
            sum((${bytes})::float8) AS b, sum((${packets})::float8) AS p, sum((${records})::float8) AS r
       FROM ${table} WHERE ${where.join(" AND ")}
      GROUP BY ${[...dimRefs, "bi"].join(", ")}) s`
-    : `SELECT json_build_array(${query.group_by.map(dimensionText).join(", ")})::text AS k, ${bucket} AS bi,
-         (${value})::float8 AS v, (${bytes})::float8 AS b, (${packets})::float8 AS p, 1::float8 AS r
-    FROM ${table} WHERE ${where.join(" AND ")}`;
+    : `SELECT ${[`${key} AS k`, ...dimRefs].join(", ")}, bi, v, b, p, r FROM (
+    SELECT ${[...dims, `${bucket} AS bi`].join(", ")}, (${value})::float8 AS v, (${bytes})::float8 AS b,
+           (${packets})::float8 AS p, 1::float8 AS r
+      FROM ${table} WHERE ${where.join(" AND ")}) s`;
+  // Every row of a group has the same values, so min() just picks them up (null when they are null).
+  const keyJson = `json_build_array(${dimRefs.map((d) => `min(${d})`).join(", ")})::text`;
   const sql = `
 WITH f AS MATERIALIZED (
   ${f}
 ),
 t AS (
-  SELECT k, row_number() OVER (ORDER BY ${agg} DESC NULLS LAST, k COLLATE "C") AS rank
-    FROM f GROUP BY k ORDER BY ${agg} DESC NULLS LAST, k COLLATE "C" LIMIT ${topN}
+  SELECT k, ${keyJson} AS kj, row_number() OVER (ORDER BY ${agg} DESC NULLS LAST, ${keyJson} COLLATE "C") AS rank
+    FROM f GROUP BY k ORDER BY ${agg} DESC NULLS LAST, ${keyJson} COLLATE "C" LIMIT ${topN}
 )
-SELECT t.rank, min(t.k) AS k, f.bi, GROUPING(f.bi) AS whole, (${agg})::float8 AS value,
+SELECT t.rank, min(t.kj) AS k, f.bi, GROUPING(f.bi) AS whole, (${agg})::float8 AS value,
        sum(f.b)::float8 AS bytes, sum(f.p)::float8 AS packets, sum(f.r)::float8 AS records
   FROM f LEFT JOIN t ON t.k = f.k
  GROUP BY GROUPING SETS ((t.rank, f.bi), (t.rank))`;

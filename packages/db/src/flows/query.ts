@@ -91,13 +91,19 @@ export async function runFlowQuery(
  * Runs the statement with nested loops off: its only joins are between an aggregate and a handful of keys
  * (or the rollup and its dimension table), where a hash join is always right, but without fresh statistics
  * (partitioned parents are never auto-analysed) the planner may pick a nested loop that takes minutes. JIT
- * is off too: compiling costs more than it saves on these short aggregates.
+ * is off too: compiling costs more than it saves on these short aggregates. work_mem is raised for the
+ * statement: an hour of raw records of a 10-node fleet (~2M) spilled its sorts and the CTE to disk at the
+ * default 4 MB (measured ~10-15% more CPU for a p95 by workload); 64 MB per sort or hash stays modest.
  */
+export const QUERY_SETTINGS =
+  "SET LOCAL enable_nestloop = off; SET LOCAL jit = off; SET LOCAL work_mem = '64MB'";
+
+/** Runs a planned statement read-only under {@link QUERY_SETTINGS}. */
 async function runPlanned(pool: pg.Pool, sql: string, params: unknown[]): Promise<Row[]> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN READ ONLY");
-    await client.query("SET LOCAL enable_nestloop = off; SET LOCAL jit = off");
+    await client.query(QUERY_SETTINGS);
     const { rows } = await client.query<Row>(sql, params);
     await client.query("COMMIT");
     return rows;
