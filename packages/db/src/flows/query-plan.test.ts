@@ -51,4 +51,22 @@ describe("flow query time grid", () => {
       planFlowQuery(q({ range, filters: [{ dimension: "dst_addr", op: "eq", value: "host.example" }] }), {}),
     ).toThrow(/IPv4 or IPv6/);
   });
+
+  it("keys rows by a length-prefixed null-safe text and builds the JSON key only per group (in t)", () => {
+    const range = { last_seconds: 3600 };
+    const two = planFlowQuery(q({ range, group_by: ["src_addr", "dst_port"] }), {});
+    expect(two.sql).toContain(
+      "coalesce(length(d0)::text || ':' || d0, '-') || coalesce(length(d1)::text || ':' || d1, '-') AS k",
+    );
+    const f = two.sql.slice(0, two.sql.indexOf("\nt AS ("));
+    expect(f).not.toContain("json_build_array");
+    expect(two.sql).toContain("json_build_array(min(d0), min(d1))::text AS kj");
+    // No group-by: one group with the empty key, and no dangling commas in either shape of f.
+    for (const metric of ["bits_per_s", "rtt_ms"]) {
+      const none = planFlowQuery(q({ range, metric, group_by: [] }), {});
+      expect(none.sql).toContain("SELECT ''::text AS k, bi,");
+      expect(none.sql).not.toMatch(/,\s*,|SELECT\s*,/);
+      expect(none.sql).toContain("json_build_array()::text AS kj");
+    }
+  });
 });
