@@ -26,8 +26,11 @@ const IPV4_FIXED_LENGTH = fixedRecordLength(ipv4Template);
 const IPV6_FIXED_LENGTH = fixedRecordLength(ipv6Template);
 /** A record with every string at its 254-byte cap: what one record can write before it is measured. */
 const LONGEST_RECORD = IPV6_FIXED_LENGTH + STRING_FIELD_COUNT * (1 + MAX_STRING_BYTES);
-/** Messages are written one after another into chunks of this size (or two messages' worth, if larger). */
-const CHUNK_BYTES = 256 * 1024;
+/**
+ * Messages are written one after another into chunks of this size (or two messages' worth, if larger):
+ * one allocation per ~45 default messages, and small enough that an exporter per console target is cheap.
+ */
+const CHUNK_BYTES = 64 * 1024;
 
 export interface EncoderOptions {
   /** Observation domain id in every message header (RFC 7011 §3.1); default 1. */
