@@ -6,6 +6,7 @@ import type {
   KubeSnapshot,
   KubeWorkload,
 } from "@kernflow/protocol";
+import { flatCopy, Interner, StringPool } from "./interner";
 import {
   controllerOf,
   type ObjectStub,
@@ -24,6 +25,8 @@ export type IntermediateOwnerKind = "ReplicaSet" | "Job";
 interface Claim {
   ips: string[];
   containers: string[];
+  /** A pod's ReplicaSet/Job key while it has one: what its deletion must untrack (the informer keeps only name and namespace). */
+  owner?: string | undefined;
 }
 
 const objectKey = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
@@ -39,13 +42,16 @@ export class KubeMetadataIndex {
   private versionNow = 0;
   private readonly ips: VersionedMap<KubeIpEntry>;
   private readonly containers: VersionedMap<KubeContainerEntry>;
-  /** Which object holds each IP now: a later claimant (IP reuse) must not be unmapped by an earlier one's deletion. */
-  private readonly ipHolder = new Map<string, string>();
+  /** What each object holds; pods are here from their first event to their deletion, even holding nothing. */
   private readonly claims = new Map<string, Claim>();
   /** ReplicaSet/Job key → its controller (null: it has none). */
   private readonly intermediateOwners = new Map<string, OwnerReference | null>();
-  /** ReplicaSet/Job key → keys (`namespace/name`) of the pods it owns, re-derived when it changes. */
+  /** ReplicaSet/Job key → names of the pods it owns (in its namespace), re-derived when it changes. */
   private readonly dependents = new Map<string, Set<string>>();
+  // Shared copies of what repeats across pods (namespaces, nodes, labels, workloads): see Interner.
+  private readonly strings = new StringPool(20_000);
+  private readonly labelSets = new Interner<Readonly<Record<string, string>>>(10_000);
+  private readonly workloads = new Interner<KubeWorkload>(20_000);
   private readonly listeners = new Set<() => void>();
 
   /** `maxTombstones`: deletions remembered per map for readers of changes (older ones need a snapshot). */
@@ -63,12 +69,13 @@ export class KubeMetadataIndex {
   }
 
   upsertPod(pod: SlimPod): void {
-    const namespace = pod.metadata.namespace ?? "";
+    const namespace = this.strings.get(pod.metadata.namespace ?? "");
     const name = pod.metadata.name;
+    const key = objectKey("pod", namespace, name);
     const ref = controllerOf(pod.metadata);
-    this.trackDependent(pod, ref);
-    const labels = pod.metadata.labels ?? noLabels;
-    const node = pod.spec?.nodeName ?? "";
+    const owner = this.trackDependent(key, namespace, name, ref);
+    const labels = this.labelsOf(pod.metadata.labels);
+    const node = this.strings.get(pod.spec?.nodeName ?? "");
     const workload = this.resolveWorkload(namespace, name, ref, labels);
     const status = pod.status;
     const ipEntries: KubeIpEntry[] = [];
@@ -92,8 +99,8 @@ export class KubeMetadataIndex {
       // A container not started yet has no id.
       if (!c.containerID) continue;
       containerEntries.push({
-        container_id: stripRuntimeScheme(c.containerID),
-        container: c.name,
+        container_id: flatCopy(stripRuntimeScheme(c.containerID)),
+        container: this.strings.get(c.name),
         pod: name,
         pod_uid: pod.metadata.uid ?? "",
         namespace,
@@ -102,19 +109,20 @@ export class KubeMetadataIndex {
         workload,
       });
     }
-    this.applyClaim(objectKey("pod", namespace, name), ipEntries, containerEntries);
+    this.applyClaim(key, ipEntries, containerEntries, owner);
   }
 
   deletePod(pod: ObjectStub): void {
-    const namespace = pod.metadata.namespace ?? "";
-    this.untrackDependent(pod);
-    this.applyClaim(objectKey("pod", namespace, pod.metadata.name), [], []);
+    const key = objectKey("pod", pod.metadata.namespace ?? "", pod.metadata.name);
+    this.untrackDependent(key, pod.metadata.name);
+    this.applyClaim(key, [], []);
+    this.claims.delete(key);
   }
 
   upsertService(service: SlimService): void {
-    const namespace = service.metadata.namespace ?? "";
+    const namespace = this.strings.get(service.metadata.namespace ?? "");
     const name = service.metadata.name;
-    const labels = service.metadata.labels ?? noLabels;
+    const labels = this.labelsOf(service.metadata.labels);
     const addresses = new Set(service.spec?.clusterIPs ?? []);
     if (service.spec?.clusterIP) addresses.add(service.spec.clusterIP);
     // Headless services have no address of their own ("None"); their endpoints are pods.
@@ -132,7 +140,7 @@ export class KubeMetadataIndex {
 
   upsertNode(node: SlimNode): void {
     const name = node.metadata.name;
-    const labels = node.metadata.labels ?? noLabels;
+    const labels = this.labelsOf(node.metadata.labels);
     const addresses = new Set<string>();
     for (const a of node.status?.addresses ?? []) {
       if (a.type === "InternalIP" || a.type === "ExternalIP") addresses.add(a.address);
@@ -204,6 +212,24 @@ export class KubeMetadataIndex {
     });
   }
 
+  /** The pooled copy of an equal label set (keys and values pooled too), frozen since many entries share it. */
+  private labelsOf(labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+    if (labels === undefined) return noLabels;
+    return this.labelSets.get(JSON.stringify(labels), () => {
+      const pooled: Record<string, string> = {};
+      for (const [k, v] of Object.entries(labels)) pooled[this.strings.get(k)] = this.strings.get(v);
+      return Object.freeze(pooled);
+    });
+  }
+
+  private workload(kind: string, name: string, namespace: string): KubeWorkload {
+    return this.workloads.get(objectKey(kind, namespace, name), () => ({
+      kind: this.strings.get(kind),
+      name: flatCopy(name),
+      namespace,
+    }));
+  }
+
   private resolveWorkload(
     namespace: string,
     podName: string,
@@ -213,40 +239,49 @@ export class KubeMetadataIndex {
     if (ref === null) return { kind: "Pod", name: podName, namespace };
     if (ref.kind === "ReplicaSet" || ref.kind === "Job") {
       const owner = this.intermediateOwners.get(objectKey(ref.kind, namespace, ref.name));
-      if (owner) return { kind: owner.kind, name: owner.name, namespace };
+      if (owner) return this.workload(owner.kind, owner.name, namespace);
       if (owner === undefined && ref.kind === "ReplicaSet") {
         // Not seen yet (informers start together): a Deployment's ReplicaSet is `<deployment>-<pod-template-hash>`.
         const hash = labels["pod-template-hash"];
         if (hash && ref.name.endsWith(`-${hash}`)) {
-          return { kind: "Deployment", name: ref.name.slice(0, -(hash.length + 1)), namespace };
+          return this.workload("Deployment", ref.name.slice(0, -(hash.length + 1)), namespace);
         }
       }
     }
-    return { kind: ref.kind, name: ref.name, namespace };
+    return this.workload(ref.kind, ref.name, namespace);
   }
 
-  private trackDependent(pod: SlimPod, ref: OwnerReference | null): void {
-    this.untrackDependent(pod);
-    if (ref === null || (ref.kind !== "ReplicaSet" && ref.kind !== "Job")) return;
-    const namespace = pod.metadata.namespace ?? "";
-    const key = objectKey(ref.kind, namespace, ref.name);
-    let pods = this.dependents.get(key);
+  /** Records which ReplicaSet/Job owns the pod (now); returns that owner's key, if any. */
+  private trackDependent(
+    podKey: string,
+    namespace: string,
+    podName: string,
+    ref: OwnerReference | null,
+  ): string | undefined {
+    const ownerKey =
+      ref !== null && (ref.kind === "ReplicaSet" || ref.kind === "Job")
+        ? objectKey(ref.kind, namespace, ref.name)
+        : undefined;
+    const before = this.claims.get(podKey)?.owner;
+    if (before === ownerKey) return before;
+    this.untrackDependent(podKey, podName);
+    if (ownerKey === undefined) return undefined;
+    let pods = this.dependents.get(ownerKey);
     if (pods === undefined) {
       pods = new Set();
-      this.dependents.set(key, pods);
+      this.dependents.set(ownerKey, pods);
     }
-    pods.add(`${namespace}/${pod.metadata.name}`);
+    pods.add(podName);
+    return ownerKey;
   }
 
-  private untrackDependent(pod: ObjectStub): void {
-    const ref = controllerOf(pod.metadata);
-    if (ref === null) return;
-    const namespace = pod.metadata.namespace ?? "";
-    const key = objectKey(ref.kind, namespace, ref.name);
-    const pods = this.dependents.get(key);
+  private untrackDependent(podKey: string, podName: string): void {
+    const ownerKey = this.claims.get(podKey)?.owner;
+    if (ownerKey === undefined) return;
+    const pods = this.dependents.get(ownerKey);
     if (pods === undefined) return;
-    pods.delete(`${namespace}/${pod.metadata.name}`);
-    if (pods.size === 0) this.dependents.delete(key);
+    pods.delete(podName);
+    if (pods.size === 0) this.dependents.delete(ownerKey);
   }
 
   /**
@@ -255,12 +290,11 @@ export class KubeMetadataIndex {
    */
   private rederiveDependents(ownerKey: string): void {
     const [kind, namespace, name] = ownerKey.split("/") as [string, string, string];
-    for (const podKey of this.dependents.get(ownerKey) ?? []) {
-      const podName = podKey.slice(podKey.indexOf("/") + 1);
+    for (const podName of this.dependents.get(ownerKey) ?? []) {
       const key = objectKey("pod", namespace, podName);
       const claim = this.claims.get(key);
       if (claim === undefined) continue;
-      const held = claim.ips.filter((ip) => this.ipHolder.get(ip) === key);
+      const held = claim.ips.filter((ip) => this.holds(ip, "pod", namespace, podName));
       const ipEntries = held.map((ip) => this.ips.get(ip)).filter((e) => e !== undefined);
       const containerEntries = claim.containers
         .map((id) => this.containers.get(id))
@@ -271,27 +305,41 @@ export class KubeMetadataIndex {
         key,
         ipEntries.map((e) => ({ ...e, workload })),
         containerEntries.map((e) => ({ ...e, workload })),
+        claim.owner,
       );
     }
   }
 
+  /**
+   * Whether the IP's entry is this object's. A later claimant of an IP (reuse) takes the entry over, and
+   * an earlier one's deletion must then leave it alone.
+   */
+  private holds(ip: string, kind: string, namespace: string, name: string): boolean {
+    const entry = this.ips.get(ip);
+    return entry !== undefined && entry.kind === kind && entry.name === name && entry.namespace === namespace;
+  }
+
   /** Replaces what one object holds; the version advances once if anything visible changed. */
-  private applyClaim(key: string, ipEntries: KubeIpEntry[], containerEntries: KubeContainerEntry[]): void {
+  private applyClaim(
+    key: string,
+    ipEntries: KubeIpEntry[],
+    containerEntries: KubeContainerEntry[],
+    owner?: string,
+  ): void {
     const version = this.versionNow + 1;
     let changed = false;
     const before = this.claims.get(key);
     const newIps = new Set(ipEntries.map((e) => e.ip));
     const newContainers = new Set(containerEntries.map((e) => e.container_id));
+    const [kind, namespace, name] = splitKey(key);
     for (const ip of before?.ips ?? []) {
-      if (newIps.has(ip) || this.ipHolder.get(ip) !== key) continue;
-      this.ipHolder.delete(ip);
+      if (newIps.has(ip) || !this.holds(ip, kind, namespace, name)) continue;
       changed = this.ips.remove(ip, version) || changed;
     }
     for (const id of before?.containers ?? []) {
       if (!newContainers.has(id)) changed = this.containers.remove(id, version) || changed;
     }
     for (const entry of ipEntries) {
-      this.ipHolder.set(entry.ip, key);
       if (!sameEntry(this.ips.get(entry.ip), entry)) {
         this.ips.set(entry.ip, entry, version);
         changed = true;
@@ -303,12 +351,25 @@ export class KubeMetadataIndex {
         changed = true;
       }
     }
-    if (newIps.size === 0 && newContainers.size === 0) this.claims.delete(key);
-    else this.claims.set(key, { ips: [...newIps], containers: [...newContainers] });
+    // A pod's claim stays while the pod exists (its owner is needed at its deletion); others go when empty.
+    if (newIps.size === 0 && newContainers.size === 0 && owner === undefined) this.claims.delete(key);
+    else
+      this.claims.set(key, {
+        ips: [...newIps],
+        containers: [...newContainers],
+        ...(owner === undefined ? {} : { owner }),
+      });
     if (!changed) return;
     this.versionNow = version;
     for (const listener of [...this.listeners]) listener();
   }
+}
+
+/** `kind/namespace/name` → its parts (names and namespaces have no `/`). */
+function splitKey(key: string): [string, string, string] {
+  const first = key.indexOf("/");
+  const second = key.indexOf("/", first + 1);
+  return [key.slice(0, first), key.slice(first + 1, second), key.slice(second + 1)];
 }
 
 function sameEntry<T>(a: T | undefined, b: T): boolean {

@@ -97,35 +97,25 @@ export function controllerOf(meta: {
 
 /**
  * What an informer cache keeps of an object once its fields are in the maps: enough for the library to
- * tell adds from updates and to report deletions (name, namespace, resourceVersion), and for the maps
- * to forget the object (its controller). Caching full objects next to the maps derived from them would
- * hold every pod twice.
+ * tell adds from updates and to report deletions (name, namespace, resourceVersion). The maps remember
+ * the rest they need to forget an object (a pod's owner) themselves. Caching full objects next to the
+ * maps derived from them would hold every pod twice.
  */
 export interface ObjectStub {
   metadata: {
     name: string;
     namespace?: string | undefined;
     resourceVersion?: string | undefined;
-    ownerReferences?: OwnerReference[] | undefined;
   };
 }
 
-export function stubOf(object: {
-  metadata: {
-    name: string;
-    namespace?: string | undefined;
-    resourceVersion?: string | undefined;
-    ownerReferences?: OwnerReference[] | undefined;
-  };
-}): ObjectStub {
+export function stubOf(object: ObjectStub): ObjectStub {
   const { name, namespace, resourceVersion } = object.metadata;
-  const controller = controllerOf(object.metadata);
   return {
     metadata: {
       name,
       ...(namespace === undefined ? {} : { namespace }),
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
-      ...(controller === null ? {} : { ownerReferences: [{ kind: controller.kind, name: controller.name }] }),
     },
   };
 }
