@@ -51,29 +51,34 @@ const load = () =>
  * the other engineers' work takes the cores, so it shows what a query costs on an idle machine.
  */
 function serverTicks(port: string): number {
-  const stats: { pid: number; ppid: number; ticks: number }[] = [];
+  const stats: { pid: number; ppid: number; ticks: number; reaped: number }[] = [];
   let postmaster = -1;
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // After the command: state(0) ppid(1) ... utime(11) stime(12).
+      // After the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
       stats.push({
         pid: Number(name),
         ppid: Number(fields[1]),
         ticks: Number(fields[11]) + Number(fields[12]),
+        reaped: Number(fields[13]) + Number(fields[14]),
       });
       if (postmaster < 0 && stat.includes("(postgres)")) {
         const argv = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
-        if (argv[argv.indexOf("-p") + 1] === port && argv.indexOf("-p") > 0) postmaster = Number(name);
+        if (argv.indexOf("-p") > 0 && argv[argv.indexOf("-p") + 1] === port) postmaster = Number(name);
       }
     } catch {
       // The process ended while we looked.
     }
   }
   if (postmaster < 0) return Number.NaN;
-  return stats.filter((s) => s.pid === postmaster || s.ppid === postmaster).reduce((a, s) => a + s.ticks, 0);
+  // Children that exited (parallel workers, backends of idle pool clients closed meanwhile) are counted
+  // through the postmaster's reaped-children times, or their CPU would vanish from the sum.
+  return stats
+    .filter((s) => s.pid === postmaster || s.ppid === postmaster)
+    .reduce((a, s) => a + s.ticks + (s.pid === postmaster ? s.reaped : 0), 0);
 }
 
 const DAY = 86_400_000;
