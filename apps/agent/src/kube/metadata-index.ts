@@ -258,9 +258,10 @@ export class KubeMetadataIndex {
     podName: string,
     ref: OwnerReference | null,
   ): string | undefined {
+    // Pooled: each of a ReplicaSet's pods keeps its key.
     const ownerKey =
       ref !== null && (ref.kind === "ReplicaSet" || ref.kind === "Job")
-        ? objectKey(ref.kind, namespace, ref.name)
+        ? this.strings.get(objectKey(ref.kind, namespace, ref.name))
         : undefined;
     const before = this.claims.get(podKey)?.owner;
     if (before === ownerKey) return before;
