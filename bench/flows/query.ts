@@ -6,6 +6,7 @@
  *   npm run bench:flows:query -w @kernflow/bench -- [--records 50000000] [--runs 5] [--raw] [--json FILE]
  *
  * `--raw` also times the day-long top-10 forced onto raw records (slow by design: it is why rollups exist).
+ * `--services N` (default 8) gives each pod N services to talk to: 80 × N dimension combinations.
  * `--explain` prints each query's EXPLAIN ANALYZE (run under the engine's own settings) after its timings.
  * Runs on a private embedded PostgreSQL in a temporary folder (removed at the end).
  */
@@ -24,6 +25,7 @@ const flags = z
   .object({
     records: z.coerce.number().int().min(10_000).max(200_000_000),
     runs: z.coerce.number().int().min(1).max(50),
+    services: z.coerce.number().int().min(1).max(250),
     raw: z.boolean(),
     explain: z.boolean(),
     json: z.string().min(1).optional(),
@@ -33,6 +35,7 @@ const flags = z
       options: {
         records: { type: "string", default: "50000000" },
         runs: { type: "string", default: "5" },
+        services: { type: "string", default: "8" },
         raw: { type: "boolean", default: false },
         explain: { type: "boolean", default: false },
         json: { type: "string" },
@@ -127,12 +130,15 @@ try {
       `SET synchronous_commit = off; SET work_mem = '256MB'; SET enable_sort = off; SET enable_seqscan = off`,
     );
   }
+  // 80 combinations per remote service (10 nodes x 4 local pods x 2 directions); --services N (default 8)
+  // names services beyond the first 8 "<name>-1", "<name>-2", ... to see how the rollup queries scale.
+  const combinations = 80 * flags.services;
   // Record g's time: the same expression in the generator and in each chunk's range, so they agree exactly.
   const tsOf = (g: string) => `$1::timestamptz + (${g}::float8 / $2) * interval '1 day'`;
   // 10 nodes, 4 pods of 8 services per node, each record one direction of a pod talking to a service:
   // (vantage src, egress) for the request side, (vantage dst, ingress) for the reply. Every dimension value
-  // is a function of g % 640, so the 640 combinations are computed once (c) and joined, not rebuilt per
-  // row; addresses, ports, sizes, RTT and latency still vary per record.
+  // is a function of g % combinations (640 by default), so they are computed once (c) and joined, not
+  // rebuilt per row; addresses, ports, sizes, RTT and latency still vary per record.
   const generate = `INSERT INTO ${raw} (plan_id, device_id, ts_start, ts_end, device, vantage, interface, direction,
        protocol, src_addr, dst_addr, src_port, dst_port, bytes, packets, sample_rate, tcp_flags, retransmits, rtt_us,
        app_latency_ms, src_process_name, src_container_name, src_node, src_object_name, src_object_namespace,
@@ -152,9 +158,10 @@ try {
              CASE WHEN req THEN 'service' ELSE 'pod' END AS d_type
         FROM (SELECT i, i % 10 AS node, (i / 10) % 2 = 0 AS req,
                      (ARRAY['checkout','payments','catalog','search','cart','auth','ledger','mailer'])[((i / 20) % 4 + (i % 10) * 3) % 8 + 1] AS local,
-                     (ARRAY['checkout','payments','catalog','search','cart','auth','ledger','mailer'])[(i / 80) % 8 + 1] AS remote,
-                     (i / 80) % 8 AS svc
-                FROM generate_series(0, 639) AS i) s
+                     (ARRAY['checkout','payments','catalog','search','cart','auth','ledger','mailer'])[(i / 80) % 8 + 1]
+                       || CASE WHEN i / 640 > 0 THEN '-' || (i / 640) ELSE '' END AS remote,
+                     (i / 80) % ${flags.services} AS svc
+                FROM generate_series(0, ${combinations - 1}) AS i) s
     )
     SELECT $5::uuid, $6::uuid, ts, ts + interval '9 seconds', c.device, c.vantage, 'eth0', c.direction, c.protocol,
            c.src_net + ((g % 250) * 256 + g % 7 + 1), c.dst_net + (g % 13 + 1), (32768 + g % 28000)::int, c.dst_port,
@@ -163,7 +170,7 @@ try {
            c.s_name, c.s_name, c.s_node, c.s_obj, 'shop', c.s_type, c.s_name, 'shop',
            c.d_name, c.d_name, c.d_node, c.d_obj, 'shop', c.d_type, c.d_name, 'shop', 'prod'
       FROM (SELECT g, ${tsOf("g")} AS ts FROM generate_series($3::bigint, $4::bigint - 1) AS g) s
-      JOIN c ON c.i = g % 640`;
+      JOIN c ON c.i = g % ${combinations}`;
   // The chunk's rows read back from the table and summed per minute and dimension values, as the writer
   // sums a batch (a hash aggregate over the plain columns); the dims key hashed once per group, not per row.
   // The chunk's new block ranges are summarised first, or the BRIN index would return every page.
