@@ -373,7 +373,28 @@ function splitKey(key: string): [string, string, string] {
   return [key.slice(0, first), key.slice(first + 1, second), key.slice(second + 1)];
 }
 
-function sameEntry<T>(a: T | undefined, b: T): boolean {
-  // Entries are small flat records with a labels map from the same source: field order is stable.
-  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+/**
+ * Entries are flat records whose only nested values (labels, workload) are flat too, and usually the
+ * same pooled object: compared field by field, one level deep. (Comparing their JSON made two strings
+ * per entry, ~90 MB of garbage for each relist of 50k pods, which V8 answered by growing its heap.)
+ */
+function sameEntry<T extends object>(a: T | undefined, b: T): boolean {
+  return a !== undefined && sameFields(a, b, true);
+}
+
+function sameFields(a: object, b: object, nested: boolean): boolean {
+  if (a === b) return true;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let count = 0;
+  for (const key in y) {
+    count += 1;
+    const u = x[key];
+    const v = y[key];
+    if (u === v) continue;
+    if (!nested || typeof u !== "object" || typeof v !== "object" || u === null || v === null) return false;
+    if (!sameFields(u, v, false)) return false;
+  }
+  for (const _ in x) count -= 1;
+  return count === 0;
 }
