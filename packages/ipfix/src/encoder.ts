@@ -1,8 +1,7 @@
-import type { FlowRecord } from "@kernflow/protocol";
+import { type FlowRecord, parseRecordTime } from "@kernflow/protocol";
 import { writeIpv4, writeIpv6 } from "./addresses";
 import { DEFAULT_ENTERPRISE_NUMBER, UNKNOWN_U32 } from "./information-elements";
 import { cutRecordStrings, MAX_STRING_BYTES, writeRecordStrings, writeString } from "./record-strings";
-import { parseRecordTime } from "./record-time";
 import {
   fixedRecordLength,
   ipv4Template,
@@ -12,8 +11,6 @@ import {
   templateRecordLength,
   templates,
 } from "./templates";
-
-export { parseRecordTime } from "./record-time";
 
 export const IPFIX_VERSION = 10;
 export const MESSAGE_HEADER_LENGTH = 16;

@@ -5,3 +5,4 @@ export * from "./flow-record";
 export * from "./flow-stream";
 export * from "./globs";
 export * from "./kube-metadata";
+export * from "./record-time";

@@ -1,4 +1,4 @@
-import type { Endpoint, FlowRecord } from "@kernflow/protocol";
+import { type Endpoint, type FlowRecord, parseRecordTime } from "@kernflow/protocol";
 
 /**
  * Joins the two sides of one conversation direction: the record of the host that sent it (vantage
@@ -82,24 +82,6 @@ function fillProcess(target: Endpoint, from: Endpoint): void {
   if (from.container_name !== null) target.container_name = from.container_name;
 }
 
-const digit = (text: string, at: number) => text.charCodeAt(at) - 48;
-
-/** Milliseconds of an RFC 3339 UTC time; the agent's `YYYY-MM-DDTHH:MM:SS.sssZ` without Date.parse's cost. */
-export function parseUtcMs(text: string): number {
-  if (text.length === 24 && text.charCodeAt(23) === 90 /* Z */ && text.charCodeAt(19) === 46 /* . */) {
-    return Date.UTC(
-      digit(text, 0) * 1000 + digit(text, 1) * 100 + digit(text, 2) * 10 + digit(text, 3),
-      digit(text, 5) * 10 + digit(text, 6) - 1,
-      digit(text, 8) * 10 + digit(text, 9),
-      digit(text, 11) * 10 + digit(text, 12),
-      digit(text, 14) * 10 + digit(text, 15),
-      digit(text, 17) * 10 + digit(text, 18),
-      digit(text, 20) * 100 + digit(text, 21) * 10 + digit(text, 22),
-    );
-  }
-  return Date.parse(text);
-}
-
 function overlaps(side: Side, startMs: number, endMs: number, slackMs: number): boolean {
   return side.startMs <= endMs + slackMs && startMs <= side.endMs + slackMs;
 }
@@ -150,8 +132,8 @@ export class FlowJoiner {
       conversation = { key, src: null, dst: null, waitingSrc: null, waitingDst: null, held: 0 };
       this.conversations.set(key, conversation);
     }
-    const startMs = parseUtcMs(record.ts_start);
-    const endMs = parseUtcMs(record.ts_end);
+    const startMs = parseRecordTime(record.ts_start);
+    const endMs = parseRecordTime(record.ts_end);
     const { slackMs } = this.options;
     let joinedNow = false;
     if (record.vantage === "src") {

@@ -1,12 +1,13 @@
 /**
  * Record timestamps (`YYYY-MM-DDTHH:MM:SS[.fff…]Z`, the flow record's RFC 3339 UTC form) → epoch ms.
- * Runs twice per exported record, so the common form is read by position with integer arithmetic only
- * (no Date.UTC or Date.parse call); anything else, or an out-of-range field, goes to Date.parse.
+ * Runs twice per record in the IPFIX encoder and the aggregator's join, so the common form is read by
+ * position with integer arithmetic only (no Date.UTC or Date.parse call); anything else, or an
+ * out-of-range field, goes to Date.parse.
  */
 
 const MS_PER_DAY = 86_400_000;
 
-/** Epoch ms of a record timestamp; fraction digits beyond milliseconds are truncated (IPFIX holds ms). */
+/** Epoch ms of a record timestamp; fraction digits beyond milliseconds are truncated. */
 export function parseRecordTime(text: string): number {
   const n = text.length;
   if (
