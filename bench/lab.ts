@@ -175,38 +175,39 @@ export function processCpu(pid: number): { user: number; system: number } {
 }
 
 /**
- * CPU seconds (user + system) of the live processes below `root` whose command name starts with `comm`:
- * e.g. the embedded PostgreSQL a benchmark started, its backends and workers. A process that exited
- * during the measurement takes its seconds with it, so measure over a window where they all live.
+ * CPU seconds used so far by the PostgreSQL server listening on `port`: its postmaster (found by the port on
+ * its command line), every live child (backends, parallel workers, io workers) and the children it already
+ * reaped (their times, kept in the postmaster's cutime/cstime; without them an idle pool client closed
+ * meanwhile would take its CPU out of the sum). NaN when no such server runs.
  */
-export function descendantsCpu(root: number, comm: string): number {
-  const parent = new Map<number, number>();
-  const matching: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
+export function postgresServerCpu(port: string): number {
+  const stats: { pid: number; ppid: number; ticks: number; reaped: number }[] = [];
+  let postmaster = -1;
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      parent.set(pid, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-      if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).startsWith(comm)) matching.push(pid);
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // After the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+      stats.push({
+        pid: Number(name),
+        ppid: Number(fields[1]),
+        ticks: Number(fields[11]) + Number(fields[12]),
+        reaped: Number(fields[13]) + Number(fields[14]),
+      });
+      if (postmaster < 0 && stat.includes("(postgres)")) {
+        const argv = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+        if (argv.indexOf("-p") > 0 && argv[argv.indexOf("-p") + 1] === port) postmaster = Number(name);
+      }
     } catch {
-      // Gone between the listing and the read.
+      // The process ended while we looked.
     }
   }
-  const below = (pid: number): boolean => {
-    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true;
-    return false;
-  };
-  let seconds = 0;
-  for (const pid of matching.filter(below)) {
-    try {
-      const { user, system } = processCpu(pid);
-      seconds += user + system;
-    } catch {
-      // Exited meanwhile.
-    }
-  }
-  return seconds;
+  if (postmaster < 0) return Number.NaN;
+  const ticks = stats
+    .filter((s) => s.pid === postmaster || s.ppid === postmaster)
+    .reduce((a, s) => a + s.ticks + (s.pid === postmaster ? s.reaped : 0), 0);
+  return ticks / userHz;
 }
 
 export interface BpfProgramStats {

@@ -21,7 +21,7 @@ import { createTestDatabase, stopTestServer } from "@kernflow/db/testing";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { z } from "zod";
-import { descendantsCpu } from "../lab";
+import { postgresServerCpu } from "../lab";
 import { benchRecords } from "./records";
 
 const flags = z
@@ -44,6 +44,7 @@ const flags = z
 
 const database = await createTestDatabase();
 const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+const port = new URL(database.url).port;
 const figures: Record<string, number> = {};
 
 interface Timing {
@@ -58,7 +59,7 @@ interface Timing {
 async function timed<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<Timing> {
   let next = 0;
   const cpuBefore = process.cpuUsage();
-  const postgresBefore = descendantsCpu(process.pid, "postgres");
+  const postgresBefore = postgresServerCpu(port);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: flags.concurrency }, async () => {
@@ -73,7 +74,7 @@ async function timed<T>(items: readonly T[], work: (item: T) => Promise<void>): 
   return {
     seconds,
     nodeCpu: (cpu.user + cpu.system) / 1e6,
-    postgresCpu: descendantsCpu(process.pid, "postgres") - postgresBefore,
+    postgresCpu: postgresServerCpu(port) - postgresBefore,
   };
 }
 

@@ -10,7 +10,7 @@
  * `--explain` prints each query's EXPLAIN ANALYZE (run under the engine's own settings) after its timings.
  * Runs on a private embedded PostgreSQL in a temporary folder (removed at the end).
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { createFlowStore, dayPartitionName, type FlowQueryScope, rollupDimensions } from "@kernflow/db";
@@ -19,6 +19,7 @@ import { type FlowQueryInput, flowQuerySchema } from "@kernflow/protocol";
 import pg from "pg";
 import { z } from "zod";
 import { QUERY_SETTINGS } from "../../packages/db/src/flows/query";
+import { postgresServerCpu } from "../lab";
 import { benchRecords } from "./records";
 
 const flags = z
@@ -47,42 +48,6 @@ const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(" ");
-
-/**
- * CPU ticks (1/100 s) used so far by the test server: its postmaster (found by the port on its command
- * line) and every child (backends, parallel workers, io workers). Unlike wall time this does not grow when
- * the other engineers' work takes the cores, so it shows what a query costs on an idle machine.
- */
-function serverTicks(port: string): number {
-  const stats: { pid: number; ppid: number; ticks: number; reaped: number }[] = [];
-  let postmaster = -1;
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // After the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
-      stats.push({
-        pid: Number(name),
-        ppid: Number(fields[1]),
-        ticks: Number(fields[11]) + Number(fields[12]),
-        reaped: Number(fields[13]) + Number(fields[14]),
-      });
-      if (postmaster < 0 && stat.includes("(postgres)")) {
-        const argv = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
-        if (argv.indexOf("-p") > 0 && argv[argv.indexOf("-p") + 1] === port) postmaster = Number(name);
-      }
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  if (postmaster < 0) return Number.NaN;
-  // Children that exited (parallel workers, backends of idle pool clients closed meanwhile) are counted
-  // through the postmaster's reaped-children times, or their CPU would vanish from the sum.
-  return stats
-    .filter((s) => s.pid === postmaster || s.ppid === postmaster)
-    .reduce((a, s) => a + s.ticks + (s.pid === postmaster ? s.reaped : 0), 0);
-}
 
 const DAY = 86_400_000;
 const database = await createTestDatabase();
@@ -324,7 +289,7 @@ try {
     const source = store.planQuery(query, c.scope).source;
     await store.query(query, c.scope); // warm-up: cache and plan
     const times: number[] = [];
-    const ticks0 = serverTicks(port);
+    const cpu0 = postgresServerCpu(port);
     for (let i = 0; i < (c.once ? 1 : flags.runs); i++) {
       const t0 = performance.now();
       const result = await store.query(query, c.scope);
@@ -332,7 +297,7 @@ try {
       if (result.series.length === 0) throw new Error(`${c.name} returned no series`);
     }
     // Ticks are 10 ms: the mean over the runs, not per run.
-    const cpuMs = ((serverTicks(port) - ticks0) * 10) / times.length;
+    const cpuMs = ((postgresServerCpu(port) - cpu0) * 1000) / times.length;
     times.sort((a, b) => a - b);
     const median = times[Math.floor(times.length / 2)] as number;
     figures[`${c.name}_ms`] = median;
