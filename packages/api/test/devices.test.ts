@@ -2,7 +2,7 @@ import { agentPaths } from "@kernflow/protocol";
 import { describe, expect, it } from "vitest";
 import { waitingCheckIns } from "../src/agent/config-waiters";
 import { deviceStatus, ONLINE_WINDOW_MS } from "../src/services/devices";
-import { checkIn, http, planAndToken, useFleetServer } from "./agent-protocol.helpers";
+import { checkIn, http, planAndToken, untilWaiting, useFleetServer } from "./agent-protocol.helpers";
 
 const fleet = useFleetServer();
 
@@ -113,7 +113,7 @@ describe("devices over REST", () => {
       applied: first.body.config_hash,
       waitMs: 25_000,
     });
-    while (waitingCheckIns() <= before) await new Promise((r) => setTimeout(r, 10));
+    await untilWaiting(before + 1);
     const moved = await asAdmin("POST", `/devices/${device.id}/move`, { planId: roomy.plan.id });
     expect(moved.status).toBe(200);
     expect(moved.body.planId).toBe(roomy.plan.id);

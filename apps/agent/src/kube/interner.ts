@@ -28,14 +28,19 @@ export class Interner<T> {
  * keeps its whole source alive; the pooled copy is made flat so it holds only its own characters.
  */
 export class StringPool {
-  private readonly interner: Interner<string>;
+  private pool = new Map<string, string>();
 
-  constructor(maxSize?: number) {
-    this.interner = new Interner<string>(maxSize);
-  }
+  constructor(private readonly maxSize = 50_000) {}
 
   get(value: string): string {
-    return this.interner.get(value, () => flatCopy(value));
+    const pooled = this.pool.get(value);
+    if (pooled !== undefined) return pooled;
+    if (this.pool.size >= this.maxSize) this.pool = new Map();
+    // The flat copy is both key and value: keyed by `value`, the pool would keep the view (and its
+    // source) alive next to the copy.
+    const flat = flatCopy(value);
+    this.pool.set(flat, flat);
+    return flat;
   }
 }
 

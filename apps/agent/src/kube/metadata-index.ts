@@ -116,7 +116,6 @@ export class KubeMetadataIndex {
     const key = objectKey("pod", pod.metadata.namespace ?? "", pod.metadata.name);
     this.untrackDependent(key, pod.metadata.name);
     this.applyClaim(key, [], []);
-    this.claims.delete(key);
   }
 
   upsertService(service: SlimService): void {
