@@ -166,11 +166,17 @@ export function diffSystemCpu(a: SystemCpu, b: SystemCpu): SystemCpu {
   };
 }
 
-/** User and system CPU seconds of one process so far, from /proc/<pid>/stat (fields 14 and 15). */
-export function processCpu(pid: number): { user: number; system: number } {
+/** A process's /proc/<pid>/stat fields after the command name: index 1 ppid, 11–12 utime/stime, 13–14
+ * cutime/cstime (its reaped children), in clock ticks. */
+function statFields(pid: number | string): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // The command name (field 2) may contain spaces and parentheses; fields after it are plain.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** User and system CPU seconds of one process so far, from /proc/<pid>/stat (fields 14 and 15). */
+export function processCpu(pid: number): { user: number; system: number } {
+  const fields = statFields(pid);
   return { user: Number(fields[11]) / userHz, system: Number(fields[12]) / userHz };
 }
 
@@ -178,7 +184,7 @@ export function processCpu(pid: number): { user: number; system: number } {
  * CPU seconds used so far by the PostgreSQL server listening on `port`: its postmaster (found by the port on
  * its command line), every live child (backends, parallel workers, io workers) and the children it already
  * reaped (their times, kept in the postmaster's cutime/cstime; without them an idle pool client closed
- * meanwhile would take its CPU out of the sum). NaN when no such server runs.
+ * meanwhile would take its CPU out of the sum). Throws when no such server runs.
  */
 export function postgresServerCpu(port: string): number {
   const stats: { pid: number; ppid: number; ticks: number; reaped: number }[] = [];
@@ -186,16 +192,14 @@ export function postgresServerCpu(port: string): number {
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // After the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+      const fields = statFields(name);
       stats.push({
         pid: Number(name),
         ppid: Number(fields[1]),
         ticks: Number(fields[11]) + Number(fields[12]),
         reaped: Number(fields[13]) + Number(fields[14]),
       });
-      if (postmaster < 0 && stat.includes("(postgres)")) {
+      if (postmaster < 0 && readFileSync(`/proc/${name}/comm`, "utf8").trim() === "postgres") {
         const argv = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
         if (argv.indexOf("-p") > 0 && argv[argv.indexOf("-p") + 1] === port) postmaster = Number(name);
       }
@@ -203,7 +207,7 @@ export function postgresServerCpu(port: string): number {
       // The process ended while we looked.
     }
   }
-  if (postmaster < 0) return Number.NaN;
+  if (postmaster < 0) throw new Error(`no PostgreSQL server with "-p ${port}" on its command line`);
   const ticks = stats
     .filter((s) => s.pid === postmaster || s.ppid === postmaster)
     .reduce((a, s) => a + s.ticks + (s.pid === postmaster ? s.reaped : 0), 0);

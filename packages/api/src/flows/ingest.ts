@@ -9,6 +9,7 @@ import {
   type FlowBatchResponse,
   flowBatchSchema,
   flowRecordSchema,
+  parseRecordTime,
 } from "@kernflow/protocol";
 import type { Db } from "../db";
 import {
@@ -139,7 +140,7 @@ function checkRecords(batch: FlowBatch, deviceName: string, retentionDays: numbe
         `batch rejected: record ${i}: device is "${r.device}" but the credential is device "${deviceName}"`,
       );
     }
-    const start = Date.parse(r.ts_start);
+    const start = parseRecordTime(r.ts_start);
     if (start > latest) throw new InvalidInputError(`batch rejected: record ${i}: ts_start is in the future`);
     if (start < earliest) {
       throw new InvalidInputError(

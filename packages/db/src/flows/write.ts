@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { FlowRecord } from "@kernflow/protocol";
+import { type FlowRecord, parseRecordTime } from "@kernflow/protocol";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { columnType, recordColumns, recordRow, rollupDimensions } from "./columns";
@@ -36,7 +36,7 @@ export async function writeBatch(
   method: WriteMethod,
 ): Promise<WriteBatchResult> {
   const days = new Set<number>();
-  for (const r of input.records) days.add(dayStart(Date.parse(r.ts_start)));
+  for (const r of input.records) days.add(dayStart(parseRecordTime(r.ts_start)));
   await state.partitions.ensureDays(input.planId, days);
 
   const client = await pool.connect();
@@ -187,7 +187,7 @@ async function upsertRollup(
   const groups = new Map<string, RollupRow>();
   const keys = new Map<string, string>();
   for (const record of input.records) {
-    const minute = Math.floor(Date.parse(record.ts_start) / 60_000) * 60_000;
+    const minute = Math.floor(parseRecordTime(record.ts_start) / 60_000) * 60_000;
     const dimsPart = dimsId(record);
     const id = `${minute}${dimsPart}`;
     let row = groups.get(id);
