@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
+import { emptyEndpoint, type FlowRecord, packFlowBatch } from "@kernflow/protocol";
 import { test as base, expect } from "@playwright/test";
 import { type FlowsConsole, startFlowsConsole } from "./flows-console";
 
@@ -121,8 +121,7 @@ export const test = base.extend<object, { flowsConsole: FlowsConsole }>({
         const result = await flowsConsole.flowStore.writeBatch(
           randomUUID(),
           randomUUID(),
-          randomUUID(),
-          records,
+          packFlowBatch(randomUUID(), records),
         );
         if (result.duplicate || result.accepted !== records.length) {
           throw new Error(`the seed was not stored whole: ${JSON.stringify(result)}`);

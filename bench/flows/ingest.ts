@@ -18,6 +18,7 @@ import { gzipSync } from "node:zlib";
 import { ingestFlowBatch } from "@kernflow/api";
 import { createFlowStore, recordColumns, type WriteMethod } from "@kernflow/db";
 import { createTestDatabase, stopTestServer } from "@kernflow/db/testing";
+import { packFlowBatch } from "@kernflow/protocol";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { z } from "zod";
@@ -112,9 +113,9 @@ try {
     const planId = await plan(`bench-${method}`);
     const deviceId = await device(`dev-${method}`, planId);
     // The first batch creates the partitions; time the steady state.
-    await store.writeBatch(deviceId, planId, crypto.randomUUID(), batches[0] ?? []);
+    await store.writeBatch(deviceId, planId, packFlowBatch(crypto.randomUUID(), batches[0] ?? []));
     const timing = await timed(batches, async (batch) => {
-      await store.writeBatch(deviceId, planId, crypto.randomUUID(), batch);
+      await store.writeBatch(deviceId, planId, packFlowBatch(crypto.randomUUID(), batch));
     });
     report(`store_${method}`, `store writeBatch (${method})`, timing);
     await store.close();
@@ -127,7 +128,7 @@ try {
     const bodies = batches.map((b) =>
       gzipSync(JSON.stringify({ batch_id: crypto.randomUUID(), records: b })),
     );
-    await store.writeBatch(deviceId, planId, crypto.randomUUID(), batches[0] ?? []);
+    await store.writeBatch(deviceId, planId, packFlowBatch(crypto.randomUUID(), batches[0] ?? []));
     const timing = await timed(bodies, async (body) => {
       const request = new Request("http://console.test/api/agent/v1/flows", {
         method: "POST",

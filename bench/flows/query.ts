@@ -15,7 +15,7 @@ import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { createFlowStore, dayPartitionName, type FlowQueryScope, rollupDimensions } from "@kernflow/db";
 import { createTestDatabase, stopTestServer } from "@kernflow/db/testing";
-import { type FlowQueryInput, flowQuerySchema } from "@kernflow/protocol";
+import { type FlowQueryInput, flowQuerySchema, packFlowBatch } from "@kernflow/protocol";
 import pg from "pg";
 import { z } from "zod";
 import { QUERY_SETTINGS } from "../../packages/db/src/flows/query";
@@ -66,8 +66,7 @@ try {
   await store.writeBatch(
     device.id,
     plan.id,
-    crypto.randomUUID(),
-    benchRecords(10, "node-0", dayStart, 60_000),
+    packFlowBatch(crypto.randomUUID(), benchRecords(10, "node-0", dayStart, 60_000)),
   );
   const rawName = dayPartitionName("records", plan.id, dayStart);
   const raw = `flows."${rawName}"`;

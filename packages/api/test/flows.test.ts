@@ -5,7 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { createFlowStore, type FlowStore, listDayPartitions } from "@kernflow/db";
-import { type FlowQueryInput, type FlowRecord, flowQuerySchema } from "@kernflow/protocol";
+import { type FlowQueryInput, type FlowRecord, flowQuerySchema, packFlowBatch } from "@kernflow/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestFlowBatch } from "../src/flows/ingest";
 import { FlowRateLimiter } from "../src/flows/rate-limit";
@@ -391,12 +391,16 @@ describe("retention", () => {
       ts_end: ts,
     });
     // Written straight to the store: ingest itself refuses records older than the plan's retention.
-    await store.writeBatch(deviceIds.get("edge-1") as string, planId, crypto.randomUUID(), [
-      oldRecord(old(40)),
-    ]);
-    await store.writeBatch(deviceIds.get("edge-1") as string, longPlan.id, crypto.randomUUID(), [
-      oldRecord(old(40)),
-    ]);
+    await store.writeBatch(
+      deviceIds.get("edge-1") as string,
+      planId,
+      packFlowBatch(crypto.randomUUID(), [oldRecord(old(40))]),
+    );
+    await store.writeBatch(
+      deviceIds.get("edge-1") as string,
+      longPlan.id,
+      packFlowBatch(crypto.randomUUID(), [oldRecord(old(40))]),
+    );
     const day40 = Math.floor((now - 40 * 86_400_000) / 86_400_000) * 86_400_000;
     const before = await listDayPartitions(await poolFor());
     expect(

@@ -1,6 +1,6 @@
 // The flow store's writers against real PostgreSQL: COPY and unnest store identical rows (special
 // characters included), and a batch that fails part-way leaves nothing behind, not even its batch id.
-import { emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
+import { emptyEndpoint, type FlowRecord, packFlowBatch } from "@kernflow/protocol";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFlowStore, dayPartitionName, type FlowStore, recordColumns } from "../src/index";
@@ -74,11 +74,11 @@ describe("flow store writers", () => {
     const records = Array.from({ length: 25 }, (_, i) => record(i, ts));
     const a = "aaaaaaaa-0000-4000-8000-000000000001";
     const b = "bbbbbbbb-0000-4000-8000-000000000002";
-    expect(await store("copy").writeBatch(a, PLAN, crypto.randomUUID(), records)).toEqual({
+    expect(await store("copy").writeBatch(a, PLAN, packFlowBatch(crypto.randomUUID(), records))).toEqual({
       accepted: 25,
       duplicate: false,
     });
-    await store("unnest").writeBatch(b, PLAN, crypto.randomUUID(), records);
+    await store("unnest").writeBatch(b, PLAN, packFlowBatch(crypto.randomUUID(), records));
     const copied = await rowsOf(a);
     expect(copied).toHaveLength(25);
     expect(copied).toEqual(await rowsOf(b));
@@ -93,18 +93,18 @@ describe("flow store writers", () => {
     const s = store("copy");
     const records = Array.from({ length: 10 }, (_, i) => record(i, ts));
     const warm = "cccccccc-0000-4000-8000-000000000003";
-    await s.writeBatch(warm, PLAN, crypto.randomUUID(), records.slice(0, 1));
+    await s.writeBatch(warm, PLAN, packFlowBatch(crypto.randomUUID(), records.slice(0, 1)));
     // Break the rollup step: its partition for today disappears after the raw rows' partition was made.
     const day = Math.floor(Date.parse(ts) / 86_400_000) * 86_400_000;
     await pool.query(`DROP TABLE flows."${dayPartitionName("rollup_5m", PLAN, day)}"`);
     const batchId = crypto.randomUUID();
     const device = "dddddddd-0000-4000-8000-000000000004";
-    await expect(s.writeBatch(device, PLAN, batchId, records)).rejects.toThrow(/no partition/);
+    await expect(s.writeBatch(device, PLAN, packFlowBatch(batchId, records))).rejects.toThrow(/no partition/);
     expect(await rowsOf(device)).toHaveLength(0);
     const { rows } = await pool.query("SELECT 1 FROM flows.batches WHERE batch_id = $1", [batchId]);
     expect(rows).toHaveLength(0);
     // A fresh store (a restarted console) recreates the missing partition; the retry is stored whole.
-    expect(await store("copy").writeBatch(device, PLAN, batchId, records)).toEqual({
+    expect(await store("copy").writeBatch(device, PLAN, packFlowBatch(batchId, records))).toEqual({
       accepted: 10,
       duplicate: false,
     });

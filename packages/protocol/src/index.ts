@@ -5,4 +5,5 @@ export * from "./flow-record";
 export * from "./flow-stream";
 export * from "./globs";
 export * from "./kube-metadata";
+export * from "./packed-batch";
 export * from "./record-time";

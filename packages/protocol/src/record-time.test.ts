@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseRecordTime } from "./record-time";
+import { z } from "zod";
+import { isCanonicalRecordTime, parseRecordTime, parseRecordTimeMicros } from "./record-time";
 
 describe("parseRecordTime", () => {
   it("agrees with Date.parse on record timestamps, truncating beyond milliseconds", () => {
@@ -27,5 +28,45 @@ describe("parseRecordTime", () => {
     ]) {
       expect(parseRecordTime(text), text).toBe(Date.parse(text));
     }
+  });
+});
+
+describe("parseRecordTimeMicros", () => {
+  it("keeps microseconds, truncates beyond them, and agrees with parseRecordTime on milliseconds", () => {
+    expect(parseRecordTimeMicros("2026-11-26T01:00:00.123456Z")).toBe(
+      Date.parse("2026-11-26T01:00:00Z") * 1000 + 123_456,
+    );
+    expect(parseRecordTimeMicros("2026-11-26T01:00:00.1234567Z")).toBe(
+      Date.parse("2026-11-26T01:00:00Z") * 1000 + 123_456,
+    );
+    expect(parseRecordTimeMicros("2026-11-26T01:00:00.5Z")).toBe(
+      Date.parse("2026-11-26T01:00:00Z") * 1000 + 500_000,
+    );
+    expect(parseRecordTimeMicros("2026-11-26T01:00:00+02:00")).toBe(
+      Date.parse("2026-11-26T01:00:00+02:00") * 1000,
+    );
+    expect(parseRecordTimeMicros("not a time")).toBeNaN();
+  });
+});
+
+describe("isCanonicalRecordTime", () => {
+  // The ingest's fast check trusts it in place of the record schema, so it must never accept more.
+  const schema = z.iso.datetime({ offset: false });
+  it("accepts only what the record schema accepts", () => {
+    for (const text of [
+      "2026-11-26T01:00:00Z",
+      "2026-11-26T01:00:00.123456789Z",
+      "2024-02-29T00:00:00Z",
+      "2023-02-29T00:00:00Z",
+      "2026-11-26T24:00:00Z",
+      "2026-11-26T01:00:00.Z",
+      "2026-11-26T01:00Z",
+      "2026-11-26T01:00:00+02:00",
+      "2026-11-26 01:00:00Z",
+      "２026-11-26T01:00:00Z",
+    ]) {
+      if (isCanonicalRecordTime(text)) expect(schema.safeParse(text).success, text).toBe(true);
+    }
+    expect(isCanonicalRecordTime("2026-11-26T01:00:00.5Z")).toBe(true);
   });
 });

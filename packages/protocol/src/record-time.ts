@@ -5,10 +5,31 @@
  * out-of-range field, goes to Date.parse.
  */
 
-const MS_PER_DAY = 86_400_000;
-
 /** Epoch ms of a record timestamp; fraction digits beyond milliseconds are truncated. */
 export function parseRecordTime(text: string): number {
+  const us = canonicalMicros(text);
+  return us === us ? Math.floor(us / 1000) : Date.parse(text);
+}
+
+/**
+ * Epoch µs of a record timestamp (what a timestamptz column holds); fraction digits beyond microseconds
+ * are truncated. NaN for text that is no date.
+ */
+export function parseRecordTimeMicros(text: string): number {
+  const us = canonicalMicros(text);
+  return us === us ? us : Date.parse(text) * 1000;
+}
+
+/**
+ * True when `text` is a valid timestamp in the record's canonical form (`YYYY-MM-DDTHH:MM:SS[.f…]Z`, every
+ * field in range): such text is accepted by the record schema, so hot paths may skip the schema's regex.
+ */
+export function isCanonicalRecordTime(text: string): boolean {
+  return !Number.isNaN(canonicalMicros(text));
+}
+
+/** Epoch µs of the canonical form, read by position with integer arithmetic; NaN for anything else. */
+function canonicalMicros(text: string): number {
   const n = text.length;
   if (
     n >= 20 &&
@@ -34,13 +55,15 @@ export function parseRecordTime(text: string): number {
     const minute = pair(text, 14);
     const second = pair(text, 17);
     bad |= month | day | hour | minute | second;
-    let ms = 0;
+    let us = 0;
     if (n > 20) {
-      if (text.charCodeAt(19) !== 46 || n === 21) return Date.parse(text);
+      if (text.charCodeAt(19) !== 46 || n === 21) return Number.NaN;
+      let scale = 100_000;
       for (let i = 20; i < n - 1; i++) {
         d = text.charCodeAt(i) - 48;
         bad |= (9 - d) | d;
-        if (i < 23) ms += d * (i === 20 ? 100 : i === 21 ? 10 : 1);
+        us += d * scale;
+        scale = scale > 1 ? scale / 10 : 0;
       }
     }
     if (
@@ -53,10 +76,10 @@ export function parseRecordTime(text: string): number {
       minute <= 59 &&
       second <= 59
     ) {
-      return daysFromCivil(year, month, day) * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + ms;
+      return (daysFromCivil(year, month, day) * 86_400 + (hour * 60 + minute) * 60 + second) * 1_000_000 + us;
     }
   }
-  return Date.parse(text);
+  return Number.NaN;
 }
 
 /** Two decimal digits at `at`, or -1 if either is not a digit. */

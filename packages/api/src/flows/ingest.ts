@@ -9,6 +9,7 @@ import {
   type FlowBatchResponse,
   flowBatchSchema,
   flowRecordSchema,
+  packFlowBatch,
   parseRecordTime,
 } from "@kernflow/protocol";
 import type { Db } from "../db";
@@ -67,8 +68,7 @@ export async function ingestFlowBatch(deps: IngestDeps, request: Request): Promi
       result = await deps.flowStore.writeBatch(
         deps.device.id,
         deps.device.planId,
-        batch.batch_id,
-        batch.records,
+        packFlowBatch(batch.batch_id, batch.records),
       );
     } catch (error) {
       limiter.refund(deps.device.planId, count);

@@ -1,6 +1,11 @@
 // The FlowStore: where flow records are written and read (ARCHITECTURE.md "packages/db"). This is the
 // PostgreSQL implementation; a columnar store (ClickHouse) can implement the same interface later.
-import type { FlowQuery, FlowQueryResult, FlowRecord } from "@kernflow/protocol";
+import {
+  type FlowQuery,
+  type FlowQueryResult,
+  type PackedFlowBatch,
+  unpackRecords,
+} from "@kernflow/protocol";
 import pg from "pg";
 import { PartitionManager } from "./partitions";
 import { type FlowQueryScope, runFlowQuery } from "./query";
@@ -13,14 +18,11 @@ export type { FlowQueryScope, PlannedQuery, PlanRetention, RetentionResult, Writ
 export interface FlowStore {
   /**
    * Stores one batch of records of a device, once: a batch id already stored returns
-   * `{ duplicate: true }` and writes nothing. Either every record is stored or none is.
+   * `{ duplicate: true }` and writes nothing. Either every record is stored or none is. The batch must
+   * already be valid (packedFlowBatchSchema or the ingest's equivalent check); pack whole records with
+   * packFlowBatch.
    */
-  writeBatch(
-    deviceId: string,
-    planId: string,
-    batchId: string,
-    records: readonly FlowRecord[],
-  ): Promise<WriteBatchResult>;
+  writeBatch(deviceId: string, planId: string, batch: PackedFlowBatch): Promise<WriteBatchResult>;
   /** Answers a (parsed) flow query over the records the scope allows. */
   query(query: FlowQuery, scope?: FlowQueryScope): Promise<FlowQueryResult>;
   /** How a query would be answered (which table, what SQL), without running it. */
@@ -54,8 +56,13 @@ export function createFlowStore(
   const writer: WriterState = { partitions, knownDims: new KnownDims() };
   const method = options.writeMethod ?? "copy";
   return {
-    writeBatch: (deviceId, planId, batchId, records) =>
-      writeBatch(pool, writer, { deviceId, planId, batchId, records }, method),
+    writeBatch: (deviceId, planId, batch) =>
+      writeBatch(
+        pool,
+        writer,
+        { deviceId, planId, batchId: batch.batch_id, records: unpackRecords(batch) },
+        method,
+      ),
     query: (query, scope) => runFlowQuery(pool, query, scope ?? {}),
     planQuery: (query, scope) => planFlowQuery(query, scope ?? {}),
     applyRetention: (plans, now) => applyRetention(pool, partitions, plans, now ?? new Date()),

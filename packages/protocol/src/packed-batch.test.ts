@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { emptyEndpoint, type FlowRecord, flowRecordSchema } from "./flow-record";
+import { packedFlowBatchSchema, packedIndex, packFlowBatch, unpackRecords } from "./packed-batch";
+
+function record(i: number, pod: string): FlowRecord {
+  return {
+    ts_start: `2026-11-26T06:00:0${i % 10}.25Z`,
+    ts_end: `2026-11-26T06:00:0${i % 10}.75Z`,
+    device: "node-1",
+    vantage: i % 2 === 0 ? "src" : "dst",
+    interface: "eth0",
+    direction: i % 2 === 0 ? "egress" : "ingress",
+    protocol: 6,
+    src_addr: `10.0.0.${i}`,
+    dst_addr: "2001:db8::1",
+    src_port: 40_000 + i,
+    dst_port: 443,
+    bytes: 1500 * i,
+    packets: i,
+    sample_rate: 1,
+    tcp_flags: 0x18,
+    retransmits: 0,
+    rtt_us: i % 3 === 0 ? null : 250,
+    app_latency_ms: null,
+    src: {
+      ...emptyEndpoint(),
+      pid: 100 + i,
+      process_name: "curl",
+      object_name: pod,
+      object_labels: { app: "x" },
+    },
+    dst: emptyEndpoint(),
+    cluster_id: "prod",
+  };
+}
+
+describe("packed flow batches", () => {
+  const records = Array.from({ length: 20 }, (_, i) => record(i, i < 10 ? "a" : "b"));
+  const id = "8d1c2a47-5b1e-4a53-9d0e-7f3b2c1a0e99";
+
+  it("writes each endpoint identity once, keeps pids on the records, and unpacks to the same records", () => {
+    const packed = packFlowBatch(id, records);
+    expect(packed.endpoints).toHaveLength(3); // pod a, pod b, the empty destination
+    expect(packed.records[3]?.[packedIndex.src_pid]).toBe(103);
+    expect(packedFlowBatchSchema.parse(JSON.parse(JSON.stringify(packed)))).toEqual(packed);
+    const back = unpackRecords(packed);
+    expect(back).toEqual(records);
+    for (const r of back) expect(flowRecordSchema.safeParse(r).success).toBe(true);
+  });
+
+  it("refuses endpoint indexes out of range, another field layout and reversed times, naming the place", () => {
+    const packed = packFlowBatch(id, records);
+    const bad = structuredClone(packed);
+    (bad.records[4] as unknown[])[packedIndex.dst] = 9;
+    const a = packedFlowBatchSchema.safeParse(bad);
+    expect(a.success).toBe(false);
+    expect(a.error?.issues[0]?.path).toEqual(["records", 4, packedIndex.dst]);
+    expect(a.error?.issues[0]?.message).toMatch(/refers to endpoint 9, but the batch has 3/);
+
+    const layout = { ...structuredClone(packed), fields: [...packed.fields].reverse() };
+    expect(packedFlowBatchSchema.safeParse(layout).error?.issues[0]?.path).toEqual(["fields"]);
+
+    const reversed = structuredClone(packed);
+    (reversed.records[0] as unknown[])[1] = "2026-11-26T05:00:00Z";
+    expect(packedFlowBatchSchema.safeParse(reversed).error?.issues[0]?.message).toMatch(
+      /ts_end must not be before/,
+    );
+  });
+});
