@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConfigChange, onConfigChange } from "../src/agent/config-bus";
 import { ConsoleExporter } from "../src/export/console-exporter";
 import { ingestFlowBatch } from "../src/flows/ingest";
-import { FlowRateLimiter } from "../src/flows/rate-limit";
 import { callerAs, createHarness, type Harness, rest } from "./harness";
 
 let h: Harness;
@@ -345,7 +344,6 @@ describe("flow ingest hands stored batches to the exporter", () => {
             db: h.db,
             flowStore: store,
             device: { id: device.id, name: device.name, planId },
-            limiter: new FlowRateLimiter(),
           },
           new Request("http://console.test/api/agent/v1/flows", {
             method: "POST",

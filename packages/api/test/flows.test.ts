@@ -23,7 +23,7 @@ let server: http.Server;
 let baseUrl: string;
 let planId: string;
 const deviceIds = new Map<string, string>();
-let limiter = new FlowRateLimiter();
+let limiter: FlowRateLimiter | undefined;
 let clock = Date.now();
 // The day of flows ends at the top of the current hour, so it lies inside the plan's retention.
 const dayEnd = Math.floor(Date.now() / HOUR) * HOUR;
@@ -42,7 +42,10 @@ function startServer(): Promise<void> {
       body: Buffer.concat(chunks),
     });
     const device = { id: deviceIds.get(name) as string, name, planId: devicePlan.get(name) ?? planId };
-    const response = await ingestFlowBatch({ db: h.db, flowStore: store, device, limiter }, request);
+    const response = await ingestFlowBatch(
+      { db: h.db, flowStore: store, device, ...(limiter ? { limiter } : {}) },
+      request,
+    );
     res.writeHead(response.status, Object.fromEntries(response.headers));
     res.end(Buffer.from(await response.arrayBuffer()));
   });
@@ -349,7 +352,7 @@ describe("flow ingest refusals and retries", () => {
     const d = await h.db.device.create({ data: { name: "slow-1", planId: slow.id } });
     deviceIds.set("slow-1", d.id);
     devicePlan.set("slow-1", slow.id);
-    limiter = new FlowRateLimiter(30, () => clock);
+    limiter = new FlowRateLimiter(h.db, 30, () => clock);
     // Burst of 30 s at 10/s = 300 records.
     expect(
       (await post("slow-1", { batch_id: crypto.randomUUID(), records: batchOf("slow-1", 300, 10) })).status,

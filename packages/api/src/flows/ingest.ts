@@ -23,7 +23,7 @@ import {
 import { exportRecords } from "../export/console-exporter";
 import { readBodyLimited } from "../http/body";
 import { errorBody, jsonResponse, restErrorResponse } from "../rest/error-response";
-import { defaultFlowRateLimiter, type FlowRateLimiter } from "./rate-limit";
+import { FlowRateLimiter } from "./rate-limit";
 
 /** Compressed body limit: a full batch (100k records) compresses to well under this. */
 export const MAX_FLOW_BATCH_BYTES = 32 * 1024 * 1024;
@@ -39,7 +39,7 @@ export interface IngestDeps {
   db: Db;
   flowStore: FlowStore;
   device: { id: string; name: string; planId: string };
-  /** Defaults to the process-wide limiter. */
+  /** Defaults to the plan buckets in the database, shared by every console process. */
   limiter?: FlowRateLimiter;
   now?: () => Date;
 }
@@ -54,9 +54,9 @@ export async function ingestFlowBatch(deps: IngestDeps, request: Request): Promi
     if (!plan) throw new NotFoundError("Plan", deps.device.planId);
     checkRecords(batch, deps.device.name, plan.retentionDays, (deps.now ?? (() => new Date()))());
 
-    const limiter = deps.limiter ?? defaultFlowRateLimiter;
+    const limiter = deps.limiter ?? new FlowRateLimiter(deps.db);
     const count = batch.records.length;
-    const { retryAfterSeconds } = limiter.take(deps.device.planId, plan.maxFlowsPerSecond, count);
+    const { retryAfterSeconds } = await limiter.take(deps.device.planId, plan.maxFlowsPerSecond, count);
     if (retryAfterSeconds > 0) {
       throw new RateLimitedError(
         `plan allows ${plan.maxFlowsPerSecond} flow records/s; keep the batch and retry after ${retryAfterSeconds} s`,
@@ -71,10 +71,11 @@ export async function ingestFlowBatch(deps: IngestDeps, request: Request): Promi
         packFlowBatch(batch.batch_id, batch.records),
       );
     } catch (error) {
-      limiter.refund(deps.device.planId, count);
+      // The write's error is the answer; a refund that fails too only leaves the tokens spent.
+      await limiter.refund(deps.device.planId, count).catch(() => {});
       throw error;
     }
-    if (result.duplicate) limiter.refund(deps.device.planId, count);
+    if (result.duplicate) await limiter.refund(deps.device.planId, count);
     // Stored first, then exported (a retried batch only once); the agent does not wait for collectors.
     else void exportRecords(deps.db, deps.device.planId, batch.records);
     return jsonResponse(result, 200);
