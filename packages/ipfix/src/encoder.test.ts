@@ -1,6 +1,5 @@
-import { emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
+import { emptyEndpoint, type FlowRecord, writeIpv6 } from "@kernflow/protocol";
 import { describe, expect, it } from "vitest";
-import { writeIpv6 } from "./addresses";
 import { IpfixEncoder } from "./encoder";
 import { IPV4_TEMPLATE_ID, IPV6_TEMPLATE_ID } from "./templates";
 

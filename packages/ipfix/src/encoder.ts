@@ -1,5 +1,4 @@
-import { type FlowRecord, parseRecordTime } from "@kernflow/protocol";
-import { writeIpv4, writeIpv6 } from "./addresses";
+import { type FlowRecord, parseRecordTime, writeIpv4, writeIpv6 } from "@kernflow/protocol";
 import { DEFAULT_ENTERPRISE_NUMBER, UNKNOWN_U32 } from "./information-elements";
 import { cutRecordStrings, MAX_STRING_BYTES, writeRecordStrings, writeString } from "./record-strings";
 import {

@@ -1,4 +1,3 @@
-export * from "./addresses";
 export * from "./backoff";
 export * from "./encoder";
 export * from "./exporter";

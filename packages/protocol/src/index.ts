@@ -1,3 +1,4 @@
+export * from "./addresses";
 export * from "./agent-protocol";
 export * from "./bpf-names";
 export * from "./flow-query";

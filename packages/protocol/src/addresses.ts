@@ -1,10 +1,11 @@
 /**
- * Text addresses (as in flow records) to network-order bytes, written straight into the message buffer:
- * the encoder runs for every record, so no intermediate arrays or Buffers are made.
+ * Text addresses (as in flow records) to network-order bytes, written straight into an output buffer: the
+ * IPFIX encoder and the flow store's binary COPY run this for every record, so no intermediate arrays or
+ * Buffers are made. Plain Uint8Array (a Buffer is one), so the protocol package stays browser-safe.
  */
 
 /** Writes a dotted-quad IPv4 address as 4 bytes; throws on anything else. */
-export function writeIpv4(text: string, out: Buffer, offset: number): void {
+export function writeIpv4(text: string, out: Uint8Array, offset: number): void {
   let part = 0;
   let value = 0;
   let digits = 0;
@@ -28,14 +29,14 @@ export function writeIpv4(text: string, out: Buffer, offset: number): void {
 
 /** Groups of the address being parsed; one scratch array, as the encoder parses one address at a time. */
 const words = new Uint16Array(8);
-const v4Tail = Buffer.alloc(4);
+const v4Tail = new Uint8Array(4);
 
 /**
  * Writes an IPv6 address (with `::` compression and an optional dotted IPv4 tail) as 16 bytes; an IPv4
  * address is written as its IPv4-mapped form `::ffff:a.b.c.d`, for records that mix the families.
  * Read in one pass over the characters (no split, no regular expression): it runs for every IPv6 record.
  */
-export function writeIpv6(text: string, out: Buffer, offset: number): void {
+export function writeIpv6(text: string, out: Uint8Array, offset: number): void {
   if (!text.includes(":")) {
     out.fill(0, offset, offset + 10);
     out[offset + 10] = 0xff;
@@ -65,8 +66,8 @@ export function writeIpv6(text: string, out: Buffer, offset: number): void {
       // A dotted IPv4 tail (decimal, so its first part is at most 3 digits) ends the address.
       if (count > 6) throw new Error(`not an IPv6 address: ${text}`);
       writeIpv4(text.slice(i, end), v4Tail, 0);
-      words[count++] = v4Tail.readUInt16BE(0);
-      words[count++] = v4Tail.readUInt16BE(2);
+      words[count++] = ((v4Tail[0] as number) << 8) | (v4Tail[1] as number);
+      words[count++] = ((v4Tail[2] as number) << 8) | (v4Tail[3] as number);
       i = end;
       break;
     }
@@ -89,9 +90,14 @@ export function writeIpv6(text: string, out: Buffer, offset: number): void {
   }
   out.fill(0, offset, offset + 16);
   const head = gap === -1 ? count : gap;
-  for (let k = 0; k < head; k++) out.writeUInt16BE(words[k] as number, offset + 2 * k);
+  for (let k = 0; k < head; k++) writeWord(out, offset + 2 * k, words[k] as number);
   const tailAt = offset + 16 - (count - head) * 2;
-  for (let k = head; k < count; k++) out.writeUInt16BE(words[k] as number, tailAt + 2 * (k - head));
+  for (let k = head; k < count; k++) writeWord(out, tailAt + 2 * (k - head), words[k] as number);
+}
+
+function writeWord(out: Uint8Array, at: number, word: number): void {
+  out[at] = word >>> 8;
+  out[at + 1] = word & 0xff;
 }
 
 function hexValue(code: number): number {
