@@ -1,6 +1,7 @@
 export * from "./addresses";
 export * from "./agent-protocol";
 export * from "./bpf-names";
+export * from "./flow-batch-check";
 export * from "./flow-query";
 export * from "./flow-record";
 export * from "./flow-stream";
