@@ -1,10 +1,20 @@
-// The ingest's hand-written batch check must never call a batch valid that flowBatchSchema rejects (it
-// would store a bad record); being stricter only costs speed. Compared on valid records and on many
-// single-field mutations of them, each one the kind of mistake an agent could send.
-import { type FlowRecord, flowBatchSchema } from "@kernflow/protocol";
+// The receivers' hand-written batch checks (whole records and packed) must never call a batch valid that
+// its schema rejects (it would store a bad record); being stricter only costs speed. Compared on valid
+// records and on many single-field mutations of them, each one the kind of mistake an agent could send.
+import {
+  checkedFlowRecords,
+  checkFlowBatchJson,
+  type FlowRecord,
+  flowBatchSchema,
+  isCertainlyValidBatch,
+  isCertainlyValidPackedBatch,
+  packedFlowBatchSchema,
+  packedRecordFields,
+  packFlowBatch,
+  parseFlowBatchJson,
+} from "@kernflow/protocol";
 import { describe, expect, it } from "vitest";
 import { benchRecords } from "../../../bench/flows/records";
-import { isCertainlyValidBatch } from "../src/flows/ingest";
 
 const base = benchRecords(3, "node-1", Date.parse("2026-11-25T10:00:00.000Z"), 60_000, 3);
 const uuid = "0b7e6a0c-3f7e-4f52-9d1c-6f0b8c1a2e3d";
@@ -93,5 +103,134 @@ describe("ingest batch check", () => {
       expect(flowBatchSchema.safeParse(batch).success).toBe(false);
       expect(isCertainlyValidBatch(batch)).toBe(false);
     }
+  });
+});
+
+const packed = packFlowBatch(
+  uuid,
+  benchRecords(200, "node-1", Date.parse("2026-11-25T10:00:00.000Z"), 60_000, 5),
+);
+const clone = <T>(v: T): T => structuredClone(v);
+
+/** Single mutations of a packed batch: every record position, every endpoint field, the envelope. */
+function packedVariants(): unknown[] {
+  const out: unknown[] = [];
+  const n = packed.endpoints.length;
+  for (let at = 0; at < packedRecordFields.length; at++) {
+    for (const v of [...oddValues, n, n - 1, 2.5]) {
+      const b = clone(packed);
+      (b.records[1] as unknown[])[at] = v;
+      out.push(b);
+    }
+  }
+  for (const length of [packedRecordFields.length - 1, packedRecordFields.length + 1]) {
+    const b = clone(packed);
+    const rec = b.records[1] as unknown[];
+    if (length < rec.length) rec.pop();
+    else rec.push(null);
+    out.push(b);
+  }
+  const swapped = clone(packed);
+  (swapped.records[1] as unknown[])[0] = packed.records[1]?.[1];
+  (swapped.records[1] as unknown[])[1] = packed.records[1]?.[0];
+  out.push(swapped);
+  for (const key of Object.keys(packed.endpoints[0] ?? {})) {
+    for (const v of oddValues) {
+      const b = clone(packed);
+      (b.endpoints[0] as Record<string, unknown>)[key] = v;
+      out.push(b);
+    }
+    const b = clone(packed);
+    delete (b.endpoints[0] as Record<string, unknown>)[key];
+    out.push(b);
+  }
+  for (const extra of [{ pid: 1 }, { extra: null }, { object_labels: { app: 1 } }]) {
+    const b = clone(packed);
+    Object.assign(b.endpoints[0] as object, extra);
+    out.push(b);
+  }
+  const fieldsOff = [
+    [...packedRecordFields].reverse(),
+    packedRecordFields.slice(1),
+    [...packedRecordFields, "extra"],
+    packedRecordFields.map((f) => (f === "bytes" ? "packets" : f)),
+  ];
+  for (const fields of fieldsOff) out.push({ ...clone(packed), fields });
+  for (const [key, v] of [
+    ["batch_id", "nope"],
+    ["endpoints", {}],
+    ["endpoints", [null]],
+    ["records", {}],
+    ["records", [null]],
+    ["records", [[]]],
+    ["extra", 1],
+  ] as const) {
+    out.push({ ...clone(packed), [key]: v });
+  }
+  for (const key of ["batch_id", "fields", "endpoints", "records"]) {
+    const { [key as keyof typeof packed]: _dropped, ...missing } = clone(packed);
+    out.push(missing);
+  }
+  return out;
+}
+
+describe("packed batch check", () => {
+  it("accepts valid packed batches exactly as the schema does", () => {
+    expect(packedFlowBatchSchema.safeParse(packed).success).toBe(true);
+    expect(isCertainlyValidPackedBatch(packed)).toBe(true);
+    expect(isCertainlyValidPackedBatch(JSON.parse(JSON.stringify(packed)))).toBe(true);
+    const empty = { ...packed, endpoints: [], records: [] };
+    expect(isCertainlyValidPackedBatch(empty)).toBe(true);
+  });
+
+  it("never accepts a packed batch the schema rejects, over every single mutation", () => {
+    let rejectedBySchema = 0;
+    let variants = 0;
+    for (const batch of packedVariants()) {
+      variants++;
+      const schemaOk = packedFlowBatchSchema.safeParse(batch).success;
+      if (!schemaOk) rejectedBySchema++;
+      if (isCertainlyValidPackedBatch(batch)) expect({ batch, schemaOk }).toMatchObject({ schemaOk: true });
+    }
+    expect(variants).toBeGreaterThan(1000);
+    expect(rejectedBySchema).toBeGreaterThan(700);
+  });
+});
+
+describe("flow batch body reader", () => {
+  const records = base;
+
+  it("packs whole records and keeps packed bodies as they came", () => {
+    const fromWhole = parseFlowBatchJson(JSON.parse(JSON.stringify({ batch_id: uuid, records })));
+    expect(fromWhole).toEqual(packFlowBatch(uuid, records));
+    const checked = checkFlowBatchJson(JSON.parse(JSON.stringify(packFlowBatch(uuid, records))));
+    expect(checked.form).toBe("packed");
+    expect(checkedFlowRecords(checked)).toEqual(records);
+    expect(checkedFlowRecords(checkFlowBatchJson({ batch_id: uuid, records }))).toEqual(records);
+  });
+
+  it("names the record and the field of a packed record's bad value", () => {
+    const bad = clone(packed);
+    (bad.records[7] as unknown[])[packedRecordFields.indexOf("src_port")] = 70_000;
+    expect(() => parseFlowBatchJson(bad)).toThrow(/^batch rejected: record 7: src_port: /);
+    const backwards = clone(packed);
+    (backwards.records[3] as unknown[])[1] = "2020-01-01T00:00:00Z";
+    expect(() => parseFlowBatchJson(backwards)).toThrow(
+      "batch rejected: record 3: ts_end: ts_end must not be before ts_start",
+    );
+    const dangling = clone(packed);
+    (dangling.records[2] as unknown[])[packedRecordFields.indexOf("dst")] = packed.endpoints.length;
+    expect(() => parseFlowBatchJson(dangling)).toThrow(
+      /^batch rejected: record 2: dst: dst refers to endpoint/,
+    );
+    const endpoint = clone(packed);
+    (endpoint.endpoints[1] as Record<string, unknown>).object_type = "node";
+    expect(() => parseFlowBatchJson(endpoint)).toThrow(/^batch rejected: endpoint 1: object_type: /);
+  });
+
+  it("names the record and the field of a whole record's bad value", () => {
+    const bad = { batch_id: uuid, records: [base[0], { ...base[1], protocol: 999 }] };
+    expect(() => parseFlowBatchJson(bad)).toThrow(/^batch rejected: record 1: protocol: /);
+    expect(() => parseFlowBatchJson({ batch_id: "x", records: [] })).toThrow(/^batch rejected: batch_id: /);
   });
 });
