@@ -1,8 +1,10 @@
 /**
- * Flow ingest rate into PostgreSQL: how many flow records per second the console stores, three ways —
- * the store's COPY writer, the store's unnest INSERT writer, and the whole ingest path (gzip body, JSON
- * parse, zod validation, checks, COPY, rollup upsert) — and the ceiling: a plain COPY of the same rows into an
- * unpartitioned table with no rollup and no idempotency row.
+ * Flow ingest rate into PostgreSQL: how many flow records per second the console stores, two ways — the
+ * store's writer (FlowStore.writeBatch of packed batches: binary COPY of narrow rows, endpoints once,
+ * rollup upsert, idempotency row) and the whole ingest path (the gzip packed body agents send: gunzip, JSON
+ * parse, checks, the store's write) — and the ceiling, "a plain COPY of the same rows": the same narrow rows,
+ * binary, as the store writes them, into one unpartitioned table with no rollup, no endpoint dictionary and
+ * no idempotency row.
  *
  *   npm run bench:flows:ingest -w @kernflow/bench -- [--records 200000] [--batch 10000] [--concurrency 2] [--json FILE]
  *
@@ -11,12 +13,11 @@
  * Runs on a private embedded PostgreSQL in a temporary folder (removed at the end).
  */
 import { writeFileSync } from "node:fs";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { ingestFlowBatch } from "@kernflow/api";
-import { createFlowStore, recordColumns, type WriteMethod } from "@kernflow/db";
+import { createFlowStore, encodeBatchRows, recordColumns } from "@kernflow/db";
 import { createTestDatabase, stopTestServer } from "@kernflow/db/testing";
 import { packFlowBatch } from "@kernflow/protocol";
 import pg from "pg";
@@ -96,7 +97,9 @@ try {
   const batches: (typeof records)[] = [];
   for (let i = 0; i < records.length; i += flags.batch) batches.push(records.slice(i, i + flags.batch));
   console.log(
-    `${records.length} records in ${batches.length} batches of ${flags.batch}, ${flags.concurrency} in flight`,
+    `${records.length} records in ${batches.length} batches of ${flags.batch}, ${flags.concurrency} in flight; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
   );
 
   const plan = async (name: string) =>
@@ -108,16 +111,18 @@ try {
   const device = async (name: string, planId: string) =>
     (await database.prisma.device.create({ data: { name, planId } })).id;
 
-  for (const method of ["copy", "unnest"] as WriteMethod[]) {
-    const store = createFlowStore(database.url, { writeMethod: method, maxConnections: flags.concurrency });
-    const planId = await plan(`bench-${method}`);
-    const deviceId = await device(`dev-${method}`, planId);
+  // Packed as the agents pack them (each batch's endpoints once), before the clock starts.
+  const packed = batches.map((b) => packFlowBatch(crypto.randomUUID(), b));
+  {
+    const store = createFlowStore(database.url, { maxConnections: flags.concurrency });
+    const planId = await plan("bench-store");
+    const deviceId = await device("dev-store", planId);
     // The first batch creates the partitions; time the steady state.
     await store.writeBatch(deviceId, planId, packFlowBatch(crypto.randomUUID(), batches[0] ?? []));
-    const timing = await timed(batches, async (batch) => {
-      await store.writeBatch(deviceId, planId, packFlowBatch(crypto.randomUUID(), batch));
+    const timing = await timed(packed, async (batch) => {
+      await store.writeBatch(deviceId, planId, batch);
     });
-    report(`store_${method}`, `store writeBatch (${method})`, timing);
+    report("store", "store writeBatch (binary COPY of narrow rows + endpoints + rollup)", timing);
     await store.close();
   }
 
@@ -125,9 +130,7 @@ try {
     const store = createFlowStore(database.url, { maxConnections: flags.concurrency });
     const planId = await plan("bench-ingest");
     const deviceId = await device("bench-1", planId);
-    const bodies = batches.map((b) =>
-      gzipSync(JSON.stringify({ batch_id: crypto.randomUUID(), records: b })),
-    );
+    const bodies = batches.map((b) => gzipSync(JSON.stringify(packFlowBatch(crypto.randomUUID(), b))));
     await store.writeBatch(deviceId, planId, packFlowBatch(crypto.randomUUID(), batches[0] ?? []));
     const timing = await timed(bodies, async (body) => {
       const request = new Request("http://console.test/api/agent/v1/flows", {
@@ -143,33 +146,51 @@ try {
         throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
       }
     });
-    report("ingest", "full ingest (gunzip + parse + validate + COPY + rollup)", timing);
+    report("ingest", "full ingest (gzip packed body: gunzip + parse + check + store write)", timing);
     await store.close();
   }
 
   {
-    // The ceiling: the same rows, already as COPY text, into a plain heap table.
+    // The ceiling: the same narrow rows, already encoded as the store encodes them (binary), into a plain
+    // heap table: no partition routing, no rollup, no endpoint dictionary, no idempotency row.
     await pool.query("CREATE TABLE bench_plain (LIKE flows.records)");
-    const chunks = batches.map((b) => b.map((r) => `${copyRow(r)}\n`).join(""));
+    const planId = "00000000-0000-4000-8000-000000000001";
+    const chunks = packed.map((b) => encodeBatchRows(planId, "00000000-0000-4000-8000-000000000002", b));
     const ceilingPool = new pg.Pool({ connectionString: database.url, max: flags.concurrency });
     const timing = await timed(chunks, async (chunk) => {
       const client = await ceilingPool.connect();
       try {
-        const stream = client.query(copyFrom(`COPY bench_plain (${recordColumns.join(", ")}) FROM STDIN`));
-        await pipeline(Readable.from([chunk]), stream);
+        const stream = client.query(
+          copyFrom(`COPY bench_plain (${recordColumns.join(", ")}) FROM STDIN (FORMAT binary)`),
+        );
+        await new Promise<void>((resolve, reject) => {
+          stream.on("error", reject);
+          stream.on("finish", resolve);
+          for (const c of chunk) stream.write(c);
+          stream.end();
+        });
       } finally {
         client.release();
       }
     });
     await ceilingPool.end();
-    report("plain_copy", "plain COPY ceiling (no partitions, rollup, idempotency, validation)", timing);
+    report(
+      "plain_copy",
+      "plain COPY ceiling (same binary rows; no partitions, rollup, endpoints, idempotency, checks)",
+      timing,
+    );
   }
   figures.ingest_to_plain_copy_ratio =
     (figures.ingest_records_per_s as number) / (figures.plain_copy_records_per_s as number);
-  figures.store_copy_to_plain_copy_ratio =
-    (figures.store_copy_records_per_s as number) / (figures.plain_copy_records_per_s as number);
+  figures.store_to_plain_copy_ratio =
+    (figures.store_records_per_s as number) / (figures.plain_copy_records_per_s as number);
   console.log(`full ingest / plain COPY = ${figures.ingest_to_plain_copy_ratio.toFixed(2)}`);
-  console.log(`store COPY / plain COPY = ${figures.store_copy_to_plain_copy_ratio.toFixed(2)}`);
+  console.log(`store / plain COPY = ${figures.store_to_plain_copy_ratio.toFixed(2)}`);
+  console.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   if (flags.json) writeFileSync(flags.json, JSON.stringify(figures, null, 2));
 } finally {
   await pool.end();
@@ -179,54 +200,4 @@ try {
 
 function fmt(n: number): string {
   return Math.round(n).toLocaleString("en-US");
-}
-
-function copyRow(r: ReturnType<typeof benchRecords>[number]): string {
-  const esc = (v: unknown) =>
-    v === null
-      ? "\\N"
-      : typeof v === "object"
-        ? JSON.stringify(v)
-        : String(v).replace(/[\\\n\r\t]/g, (c) => `\\${c}`);
-  const ep = (e: (typeof r)["src"]) => [
-    e.pid,
-    e.process_name,
-    e.process_cmdline,
-    e.container_id,
-    e.container_name,
-    e.node,
-    e.object_name,
-    e.object_namespace,
-    e.object_type,
-    e.workload_name,
-    e.workload_namespace,
-    e.object_labels,
-  ];
-  return [
-    "00000000-0000-0000-0000-000000000001",
-    "00000000-0000-0000-0000-000000000002",
-    r.ts_start,
-    r.ts_end,
-    r.device,
-    r.vantage,
-    r.interface,
-    r.direction,
-    r.protocol,
-    r.src_addr,
-    r.dst_addr,
-    r.src_port,
-    r.dst_port,
-    r.bytes,
-    r.packets,
-    r.sample_rate,
-    r.tcp_flags,
-    r.retransmits,
-    r.rtt_us,
-    r.app_latency_ms,
-    ...ep(r.src),
-    ...ep(r.dst),
-    r.cluster_id,
-  ]
-    .map(esc)
-    .join("\t");
 }

@@ -1,9 +1,11 @@
-// The flow store's writers against real PostgreSQL: COPY and unnest store identical rows (special
-// characters included), and a batch that fails part-way leaves nothing behind, not even its batch id.
+// The flow store's writer against real PostgreSQL: records written as narrow binary COPY rows read back
+// whole through flows.records_wide (special characters, both address families, µs timestamps, nulls and
+// labels included), endpoints are stored once per identity, and a batch that fails part-way leaves nothing
+// behind, not even its batch id.
 import { emptyEndpoint, type FlowRecord, packFlowBatch } from "@kernflow/protocol";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFlowStore, dayPartitionName, type FlowStore, recordColumns } from "../src/index";
+import { createFlowStore, dayPartitionName, type FlowStore, wideRecordColumns } from "../src/index";
 import { createTestDatabase, type TestDatabase } from "../src/testing";
 
 const PLAN = "0f0e0d0c-0b0a-4908-8706-050403020100";
@@ -53,44 +55,117 @@ afterAll(async () => {
   await db?.cleanup();
 });
 
-function store(method: "copy" | "unnest"): FlowStore {
-  const s = createFlowStore(db.url, { writeMethod: method });
+function store(): FlowStore {
+  const s = createFlowStore(db.url);
   stores.push(s);
   return s;
 }
 
-async function rowsOf(device: string): Promise<unknown[]> {
-  const cols = recordColumns.filter((c) => c !== "device_id" && c !== "plan_id" && c !== "device");
+async function rowsOf(device: string): Promise<Record<string, unknown>[]> {
+  const cols = wideRecordColumns.filter((c) => c !== "device_id" && c !== "plan_id");
   const { rows } = await pool.query(
-    `SELECT ${cols.join(", ")} FROM flows.records WHERE device_id = $1 ORDER BY src_port`,
+    `SELECT ${cols.join(", ")}, host(src_addr) AS src_host, host(dst_addr) AS dst_host,
+            to_char(ts_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts_start_text,
+            to_char(ts_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts_end_text
+       FROM flows.records_wide WHERE device_id = $1 ORDER BY src_port`,
     [device],
   );
   return rows;
 }
 
-describe("flow store writers", () => {
-  it("store identical rows with COPY and with unnest, tabs, newlines, backslashes and unicode included", async () => {
-    const ts = new Date(Date.now() - 60_000).toISOString();
-    const records = Array.from({ length: 25 }, (_, i) => record(i, ts));
-    const a = "aaaaaaaa-0000-4000-8000-000000000001";
-    const b = "bbbbbbbb-0000-4000-8000-000000000002";
-    expect(await store("copy").writeBatch(a, PLAN, packFlowBatch(crypto.randomUUID(), records))).toEqual({
+/** A record as read back from the view, for comparing with what was written. */
+function asStored(r: FlowRecord): Record<string, unknown> {
+  const side = (prefix: string, e: FlowRecord["src"]) =>
+    Object.fromEntries(Object.entries(e).map(([k, v]) => [`${prefix}_${k}`, v]));
+  const micros = (t: string) => {
+    const [whole, fraction = ""] = t.slice(0, -1).split(".");
+    return `${whole}.${fraction.padEnd(6, "0").slice(0, 6)}Z`;
+  };
+  return {
+    ts_start_text: micros(r.ts_start),
+    ts_end_text: micros(r.ts_end),
+    device: r.device,
+    vantage: r.vantage,
+    interface: r.interface,
+    direction: r.direction,
+    protocol: r.protocol,
+    src_host: r.src_addr,
+    dst_host: r.dst_addr,
+    src_port: r.src_port,
+    dst_port: r.dst_port,
+    bytes: String(r.bytes),
+    packets: String(r.packets),
+    sample_rate: r.sample_rate,
+    tcp_flags: r.tcp_flags,
+    retransmits: String(r.retransmits),
+    rtt_us: r.rtt_us === null ? null : String(r.rtt_us),
+    app_latency_ms: r.app_latency_ms,
+    ...side("src", r.src),
+    ...side("dst", r.dst),
+    cluster_id: r.cluster_id,
+  };
+}
+
+describe("flow store writer", () => {
+  it("stores records as narrow binary rows that read back whole through the view", async () => {
+    const base = Date.now() - 60_000;
+    const records = Array.from({ length: 25 }, (_, i) => {
+      const r = record(i, new Date(base + i).toISOString());
+      // Microseconds, and a time in another UTC day than the rest (a second day partition).
+      if (i === 1) r.ts_end = `${r.ts_start.slice(0, 19)}.123456Z`;
+      if (i === 2) r.ts_start = r.ts_end = "2026-11-25T23:59:59.999999Z";
+      if (i === 3) r.cluster_id = "prod\n\t";
+      if (i === 4) r.dst_addr = "::ffff:10.0.0.9";
+      if (i === 5) r.bytes = 2 ** 40 + 7;
+      if (i === 6) r.dst = { ...r.dst, pid: null, object_labels: {}, node: "节点-1 🚀" };
+      return r;
+    });
+    const device = "aaaaaaaa-0000-4000-8000-000000000001";
+    expect(await store().writeBatch(device, PLAN, packFlowBatch(crypto.randomUUID(), records))).toEqual({
       accepted: 25,
       duplicate: false,
     });
-    await store("unnest").writeBatch(b, PLAN, packFlowBatch(crypto.randomUUID(), records));
-    const copied = await rowsOf(a);
-    expect(copied).toHaveLength(25);
-    expect(copied).toEqual(await rowsOf(b));
-    const first = copied[0] as Record<string, unknown>;
+    const stored = await rowsOf(device);
+    expect(stored).toHaveLength(25);
+    const read = stored.map((row) => {
+      const { ts_start: _a, ts_end: _b, src_addr: _c, dst_addr: _d, ...rest } = row;
+      return rest;
+    });
+    expect(read).toEqual(records.map(asStored));
+    const first = stored[0] as Record<string, unknown>;
     expect(first.src_process_cmdline).toBe("sh -c 'echo a\nb\r\tc'");
     expect(first.src_object_labels).toEqual({ app: "démo", "k\tey": "v\\al" });
-    expect(first.src_addr).toBe("2001:db8::7");
+    expect(first.src_host).toBe("2001:db8::7");
+    expect(first.device).toBe("edge\t1");
+  });
+
+  it("stores an endpoint identity once, however many records and pids refer to it", async () => {
+    const ts = new Date().toISOString();
+    const records = [record(1, ts), record(2, ts), record(3, ts)];
+    (records[1] as FlowRecord).src = { ...(records[1] as FlowRecord).src, pid: 7 };
+    (records[2] as FlowRecord).src = { ...(records[2] as FlowRecord).src, pid: null };
+    const device = "eeeeeeee-0000-4000-8000-000000000005";
+    const s = store();
+    await s.writeBatch(device, PLAN, packFlowBatch(crypto.randomUUID(), records));
+    // A second batch (and a second store: no in-process memory of the keys) with the same identities.
+    await store().writeBatch(device, PLAN, packFlowBatch(crypto.randomUUID(), records));
+    const { rows } = await pool.query<{ src_pid: number | null; src_endpoint: string; dst_endpoint: string }>(
+      "SELECT src_pid, src_endpoint::text, dst_endpoint::text FROM flows.records WHERE device_id = $1",
+      [device],
+    );
+    expect(rows.map((r) => r.src_pid).sort()).toEqual([42, 42, 7, 7, null, null].sort());
+    expect(new Set(rows.map((r) => r.src_endpoint)).size).toBe(1);
+    const keys = [rows[0]?.src_endpoint, rows[0]?.dst_endpoint];
+    const { rows: endpoints } = await pool.query(
+      "SELECT endpoint_key::text FROM flows.endpoints WHERE endpoint_key = ANY($1::uuid[])",
+      [keys],
+    );
+    expect(endpoints).toHaveLength(2);
   });
 
   it("leaves nothing behind when a batch fails part-way, so its retry is stored in full", async () => {
     const ts = new Date().toISOString();
-    const s = store("copy");
+    const s = store();
     const records = Array.from({ length: 10 }, (_, i) => record(i, ts));
     const warm = "cccccccc-0000-4000-8000-000000000003";
     await s.writeBatch(warm, PLAN, packFlowBatch(crypto.randomUUID(), records.slice(0, 1)));
@@ -104,7 +179,7 @@ describe("flow store writers", () => {
     const { rows } = await pool.query("SELECT 1 FROM flows.batches WHERE batch_id = $1", [batchId]);
     expect(rows).toHaveLength(0);
     // A fresh store (a restarted console) recreates the missing partition; the retry is stored whole.
-    expect(await store("copy").writeBatch(device, PLAN, packFlowBatch(batchId, records))).toEqual({
+    expect(await store().writeBatch(device, PLAN, packFlowBatch(batchId, records))).toEqual({
       accepted: 10,
       duplicate: false,
     });

@@ -1,12 +1,22 @@
-// How flow records map onto the columns of flows.records and flows.rollup_1m. Column names equal the
-// query's dimension ids, so a dimension is a column and nothing needs translating.
-import type { Endpoint, FlowDimension, FlowRecord } from "@kernflow/protocol";
+// How flow records map onto the columns of flows.records (narrow: endpoints by key), flows.records_wide (the
+// view the queries read) and the rollups. Column names of the view equal the query's dimension ids, so a
+// dimension is a column and nothing needs translating.
+import type { Endpoint, FlowDimension } from "@kernflow/protocol";
 import { endpointSchema, flowDimensions } from "@kernflow/protocol";
 
 /** Endpoint fields stored per side, in the protocol's order (labels are jsonb; the rest are scalars). */
 const endpointColumns = Object.keys(endpointSchema.shape) as (keyof Endpoint)[];
 
-/** Every column of flows.records, in the order the writers send them. */
+/** The identity columns of flows.endpoints (an endpoint's fields but its pid), in the protocol's order. */
+export const endpointIdentityColumns = endpointColumns.filter((c) => c !== "pid") as readonly Exclude<
+  keyof Endpoint,
+  "pid"
+>[];
+
+/**
+ * Every column of flows.records, in the order the writer sends them: the record's own fields, then per side
+ * the pid and the key of the endpoint's identity in flows.endpoints.
+ */
 export const recordColumns = [
   "plan_id",
   "device_id",
@@ -28,73 +38,23 @@ export const recordColumns = [
   "retransmits",
   "rtt_us",
   "app_latency_ms",
+  "cluster_id",
+  "src_pid",
+  "src_endpoint",
+  "dst_pid",
+  "dst_endpoint",
+] as const;
+
+/**
+ * The columns of flows.records_wide, the records with both endpoints joined back: the layout flows.records
+ * had before the endpoints moved out (every endpoint field as src_… / dst_…), which queries read.
+ */
+export const wideRecordColumns = [
+  ...recordColumns.slice(0, recordColumns.indexOf("cluster_id")),
   ...endpointColumns.map((c) => `src_${c}`),
   ...endpointColumns.map((c) => `dst_${c}`),
   "cluster_id",
 ] as const;
-
-/** PostgreSQL type of each column, for `unnest($n::type[])` and casts. */
-export const recordColumnTypes: Record<string, string> = {
-  plan_id: "uuid",
-  device_id: "uuid",
-  ts_start: "timestamptz",
-  ts_end: "timestamptz",
-  protocol: "smallint",
-  src_addr: "inet",
-  dst_addr: "inet",
-  src_port: "integer",
-  dst_port: "integer",
-  bytes: "bigint",
-  packets: "bigint",
-  sample_rate: "integer",
-  tcp_flags: "integer",
-  retransmits: "bigint",
-  rtt_us: "bigint",
-  app_latency_ms: "double precision",
-  src_pid: "integer",
-  dst_pid: "integer",
-  src_object_labels: "jsonb",
-  dst_object_labels: "jsonb",
-};
-export function columnType(column: string): string {
-  return recordColumnTypes[column] ?? "text";
-}
-
-type CellValue = string | number | null;
-
-/** The values of one record in {@link recordColumns} order (labels as JSON text). */
-export function recordRow(record: FlowRecord, planId: string, deviceId: string): CellValue[] {
-  const row: CellValue[] = [
-    planId,
-    deviceId,
-    record.ts_start,
-    record.ts_end,
-    record.device,
-    record.vantage,
-    record.interface,
-    record.direction,
-    record.protocol,
-    record.src_addr,
-    record.dst_addr,
-    record.src_port,
-    record.dst_port,
-    record.bytes,
-    record.packets,
-    record.sample_rate,
-    record.tcp_flags,
-    record.retransmits,
-    record.rtt_us,
-    record.app_latency_ms,
-  ];
-  for (const side of [record.src, record.dst]) {
-    for (const c of endpointColumns) {
-      const value = side[c];
-      row.push(value === null ? null : typeof value === "object" ? JSON.stringify(value) : value);
-    }
-  }
-  row.push(record.cluster_id);
-  return row;
-}
 
 /**
  * Dimensions kept in the per-minute rollup: the ones whose cardinality stays low on a real fleet. Queries
@@ -143,5 +103,6 @@ export const inetDimensions: ReadonlySet<FlowDimension> = new Set<FlowDimension>
 
 // Every dimension must be a column; this fails at load if the protocol gains one the store lacks.
 for (const d of flowDimensions) {
-  if (!(recordColumns as readonly string[]).includes(d)) throw new Error(`flow dimension ${d} has no column`);
+  if (!(wideRecordColumns as readonly string[]).includes(d))
+    throw new Error(`flow dimension ${d} has no column`);
 }

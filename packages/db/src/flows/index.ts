@@ -1,6 +1,7 @@
-export { recordColumns, rollupDimensions } from "./columns";
+export { endpointIdentityColumns, recordColumns, rollupDimensions, wideRecordColumns } from "./columns";
 export { dayPartitionName, FLOW_SCHEMA, listDayPartitions } from "./partitions";
 export { autoBucketSeconds, InvalidFlowQueryError, MAX_BUCKETS, resolveTimeGrid } from "./query-plan";
+export { encodeBatchRows, endpointKeyBytes } from "./record-rows";
 export type {
   FlowQueryScope,
   FlowStore,
@@ -9,6 +10,5 @@ export type {
   PlanRetention,
   RetentionResult,
   WriteBatchResult,
-  WriteMethod,
 } from "./store";
 export { createFlowStore } from "./store";

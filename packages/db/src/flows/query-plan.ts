@@ -201,10 +201,12 @@ export function planFlowQuery(query: FlowQuery, scope: FlowQueryScope): PlannedQ
     wantRollup === "raw" || !exact ? "raw" : wantRollup === "rollup_1m" ? "rollup_1m" : exact;
   const params = new Params();
   const timeColumn = source === "raw" ? "ts_start" : "minute";
-  // Rollup sums carry a key; its dimension values are joined from rollup_dims (few rows, filtered first).
+  // Raw records are read through the view that joins both endpoints back (only when a column of one is
+  // used: the joins are on the endpoints' primary key, so the planner drops an unused one). Rollup sums carry
+  // a key; its dimension values are joined from rollup_dims (few rows, filtered first).
   const table =
     source === "raw"
-      ? `${FLOW_SCHEMA}.records`
+      ? `${FLOW_SCHEMA}.records_wide`
       : `${FLOW_SCHEMA}.${source} JOIN ${FLOW_SCHEMA}.rollup_dims USING (dims_key)`;
   const from = params.add(new Date(grid.fromMs).toISOString());
   const to = params.add(new Date(grid.toMs).toISOString());

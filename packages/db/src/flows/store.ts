@@ -1,19 +1,14 @@
 // The FlowStore: where flow records are written and read (ARCHITECTURE.md "packages/db"). This is the
 // PostgreSQL implementation; a columnar store (ClickHouse) can implement the same interface later.
-import {
-  type FlowQuery,
-  type FlowQueryResult,
-  type PackedFlowBatch,
-  unpackRecords,
-} from "@kernflow/protocol";
+import type { FlowQuery, FlowQueryResult, PackedFlowBatch } from "@kernflow/protocol";
 import pg from "pg";
 import { PartitionManager } from "./partitions";
 import { type FlowQueryScope, runFlowQuery } from "./query";
 import { type PlannedQuery, planFlowQuery } from "./query-plan";
 import { applyRetention, type PlanRetention, type RetentionResult } from "./retention";
-import { KnownDims, type WriteBatchResult, type WriteMethod, type WriterState, writeBatch } from "./write";
+import { createWriterState, type WriteBatchResult, writeBatch } from "./write";
 
-export type { FlowQueryScope, PlannedQuery, PlanRetention, RetentionResult, WriteBatchResult, WriteMethod };
+export type { FlowQueryScope, PlannedQuery, PlanRetention, RetentionResult, WriteBatchResult };
 
 export interface FlowStore {
   /**
@@ -33,8 +28,6 @@ export interface FlowStore {
 }
 
 export interface FlowStoreOptions {
-  /** How raw records are written; COPY measured faster (bench/flows). */
-  writeMethod?: WriteMethod;
   /** Connections of the store's own pool (flow writes and queries are kept off Prisma's pool). */
   maxConnections?: number;
 }
@@ -53,16 +46,9 @@ export function createFlowStore(
     ? new pg.Pool({ connectionString: databaseUrlOrPool, max: options.maxConnections ?? 4 })
     : databaseUrlOrPool;
   const partitions = new PartitionManager(pool);
-  const writer: WriterState = { partitions, knownDims: new KnownDims() };
-  const method = options.writeMethod ?? "copy";
+  const writer = createWriterState(partitions);
   return {
-    writeBatch: (deviceId, planId, batch) =>
-      writeBatch(
-        pool,
-        writer,
-        { deviceId, planId, batchId: batch.batch_id, records: unpackRecords(batch) },
-        method,
-      ),
+    writeBatch: (deviceId, planId, batch) => writeBatch(pool, writer, { deviceId, planId, batch }),
     query: (query, scope) => runFlowQuery(pool, query, scope ?? {}),
     planQuery: (query, scope) => planFlowQuery(query, scope ?? {}),
     applyRetention: (plans, now) => applyRetention(pool, partitions, plans, now ?? new Date()),

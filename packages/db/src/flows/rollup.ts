@@ -1,0 +1,167 @@
+// The per-minute and per-5-minute rollups of a batch: sums per minute and rollup dimension values, added
+// to the stored ones in the batch's transaction. A record's dimension values are its own few (device,
+// vantage, interface, direction, protocol, cluster) and the rollup parts of its two endpoints, which are
+// built once per endpoint of the batch, not once per record.
+import type { PackedRecord } from "@kernflow/protocol";
+import type pg from "pg";
+import { rollupDimensions } from "./columns";
+import { type CellValue, type ContentDictionary, contentKeyBytes, copyText, uuidText } from "./dictionary";
+import { FLOW_SCHEMA } from "./partitions";
+
+/** An endpoint's fields that are rollup dimensions, in {@link rollupDimensions}' order of one side. */
+export const endpointRollupFields = rollupDimensions
+  .filter((d) => d.startsWith("src_"))
+  .map((d) => d.slice(4)) as readonly string[];
+
+// The rollup dimensions must be the record's own six, then the src side, then the same fields of the dst
+// side: rollupKey below builds the values in that order (they are hashed into the stored dims_key).
+const ownRollupFields = ["device", "vantage", "interface", "direction", "protocol", "cluster_id"];
+if (
+  rollupDimensions.join() !==
+  [
+    ...ownRollupFields,
+    ...endpointRollupFields.map((f) => `src_${f}`),
+    ...endpointRollupFields.map((f) => `dst_${f}`),
+  ].join()
+) {
+  throw new Error("rollupDimensions are not the record's own dimensions, then src_…, then the same dst_…");
+}
+
+/** A batch's sums per minute and dimension values. */
+export class RollupSums {
+  private readonly groups = new Map<string, RollupGroup>();
+  /** Dimension keys by the in-memory id of the values (without the minute). */
+  private readonly keys = new Map<string, { key: string; dims: CellValue[] }>();
+
+  /** Adds one packed record (positions as in packedRecordFields, checked in record-rows.ts), whose endpoints' rollup parts are given. */
+  add(minuteMs: number, x: PackedRecord, srcPart: EndpointRollupPart, dstPart: EndpointRollupPart): void {
+    const device = x[2];
+    const iface = x[4];
+    const cluster = x[18];
+    // Length-prefixed strings ("-" for null), so two different value lists never give the same id.
+    const dimsId = `${device.length}:${device}|${x[3]}|${iface.length}:${iface}|${x[5]}|${x[6]}|${cluster === null ? "-" : `${cluster.length}:${cluster}`}|${srcPart.index}|${dstPart.index}`;
+    const id = `${minuteMs}|${dimsId}`;
+    let group = this.groups.get(id);
+    if (!group) {
+      let dims = this.keys.get(dimsId);
+      if (!dims) {
+        const values: CellValue[] = [
+          device,
+          x[3],
+          iface,
+          x[5],
+          x[6],
+          cluster,
+          ...srcPart.values,
+          ...dstPart.values,
+        ];
+        // The same key as every earlier writer: md5 of the JSON array of the values in rollupDimensions order.
+        dims = { key: uuidText(contentKeyBytes(JSON.stringify(values))), dims: values };
+        this.keys.set(dimsId, dims);
+      }
+      group = { minuteMs, key: dims.key, records: 0, bytes: 0, packets: 0, retransmits: 0 };
+      this.groups.set(id, group);
+    }
+    const rate = x[13];
+    group.records += 1;
+    group.bytes += x[11] * rate;
+    group.packets += x[12] * rate;
+    group.retransmits += x[15];
+  }
+
+  /** Dimension values by key, for flows.rollup_dims. */
+  dimensionEntries(): Map<string, CellValue[]> {
+    return new Map([...this.keys.values()].map((d) => [d.key, d.dims]));
+  }
+
+  get size(): number {
+    return this.groups.size;
+  }
+
+  groupRows(): RollupGroup[] {
+    return [...this.groups.values()];
+  }
+}
+
+interface RollupGroup {
+  minuteMs: number;
+  key: string;
+  records: number;
+  bytes: number;
+  packets: number;
+  retransmits: number;
+}
+
+/** The rollup side of one endpoint of a batch: its values and a batch-local index of those values. */
+export interface EndpointRollupPart {
+  index: number;
+  values: CellValue[];
+}
+
+/** Gives endpoints with equal rollup values (they differ in cmdline, container id or labels) one index. */
+export class EndpointRollupParts {
+  private readonly parts = new Map<string, EndpointRollupPart>();
+  partOf(endpoint: Readonly<Record<string, unknown>>): EndpointRollupPart {
+    const values = endpointRollupFields.map((f) => (endpoint[f] ?? null) as string | null);
+    let id = "";
+    for (const v of values) id += v === null ? "|-" : `|${v.length}:${v}`;
+    let part = this.parts.get(id);
+    if (!part) {
+      part = { index: this.parts.size, values };
+      this.parts.set(id, part);
+    }
+    return part;
+  }
+}
+
+const sumColumns = ["plan_id", "minute", "dims_key", "records", "bytes", "packets", "retransmits"];
+
+/**
+ * Adds a batch's sums to rollup_1m and rollup_5m, in the caller's transaction; new dimension keys go to
+ * rollup_dims first. Returns the dimension keys to remember once committed.
+ */
+export async function upsertRollup(
+  client: pg.PoolClient,
+  planId: string,
+  sums: RollupSums,
+  rollupDims: ContentDictionary,
+): Promise<string[]> {
+  const newKeys = await rollupDims.insertNew(client, sums.dimensionEntries());
+  await client.query(
+    `CREATE TEMP TABLE IF NOT EXISTS flow_rollup_stage (LIKE ${FLOW_SCHEMA}.rollup_1m) ON COMMIT DELETE ROWS`,
+  );
+  await copyText(
+    client,
+    `flow_rollup_stage (${sumColumns.join(", ")})`,
+    sums
+      .groupRows()
+      .map((r) => [
+        planId,
+        new Date(r.minuteMs).toISOString(),
+        r.key,
+        r.records,
+        r.bytes,
+        r.packets,
+        r.retransmits,
+      ]),
+  );
+  await client.query(
+    `INSERT INTO ${FLOW_SCHEMA}.rollup_1m (${sumColumns.join(", ")})
+     SELECT ${sumColumns.join(", ")} FROM flow_rollup_stage ORDER BY minute, dims_key
+     ON CONFLICT (plan_id, minute, dims_key) DO UPDATE SET
+       records = rollup_1m.records + EXCLUDED.records, bytes = rollup_1m.bytes + EXCLUDED.bytes,
+       packets = rollup_1m.packets + EXCLUDED.packets, retransmits = rollup_1m.retransmits + EXCLUDED.retransmits`,
+  );
+  // The 5-minute tier from the same staged sums; epoch arithmetic, so the slots do not depend on the
+  // session's time zone.
+  await client.query(
+    `INSERT INTO ${FLOW_SCHEMA}.rollup_5m (${sumColumns.join(", ")})
+     SELECT plan_id, to_timestamp(floor(date_part('epoch', minute) / 300) * 300) AS slot, dims_key,
+            sum(records), sum(bytes), sum(packets), sum(retransmits)
+       FROM flow_rollup_stage GROUP BY plan_id, slot, dims_key ORDER BY slot, dims_key
+     ON CONFLICT (plan_id, minute, dims_key) DO UPDATE SET
+       records = rollup_5m.records + EXCLUDED.records, bytes = rollup_5m.bytes + EXCLUDED.bytes,
+       packets = rollup_5m.packets + EXCLUDED.packets, retransmits = rollup_5m.retransmits + EXCLUDED.retransmits`,
+  );
+  return newKeys;
+}
