@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
+import { emptyEndpoint, type FlowRecord, packFlowBatch } from "@kernflow/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AggregateOptions } from "../src/roles/aggregate";
 import { sampleRecord } from "../src/sinks/fixtures.test-support";
@@ -108,10 +108,10 @@ describe("kernflow-agent aggregate (real HTTP)", () => {
     expect(
       (await postBatch(agg.url, credA, { batch_id: randomUUID(), records: [record("src")] })).status,
     ).toBe(200);
-    expect(
-      (await postBatch(agg.url, credB, { batch_id: randomUUID(), records: [record("dst")] })).status,
-    ).toBe(200);
+    // One agent sends whole records (as older agents and NATS do), the other the packed form agents send now.
+    expect((await postBatch(agg.url, credB, packFlowBatch(randomUUID(), [record("dst")]))).status).toBe(200);
     await eventually("two forwarded records", () => console.records.length === 2);
+    expect(console.batches.map((b) => b.form)).toEqual(["packed", "packed"]);
 
     const fromA = console.records.find((r) => r.credential === credA) as FlowRecord;
     const fromB = console.records.find((r) => r.credential === credB) as FlowRecord;
@@ -238,7 +238,12 @@ describe("kernflow-agent aggregate (real HTTP)", () => {
       records: [{ ...record("src"), protocol: 999 }],
     });
     expect(bad.status).toBe(400);
-    expect(JSON.stringify(bad.body)).toContain("records.0.protocol");
+    expect(JSON.stringify(bad.body)).toContain("record 0: protocol");
+    const packed = packFlowBatch(randomUUID(), [record("src")]);
+    (packed.records[0] as unknown[])[9] = 70_000;
+    const badPacked = await postBatch(agg.url, credA, packed);
+    expect(badPacked.status).toBe(400);
+    expect(JSON.stringify(badPacked.body)).toContain("record 0: src_port");
     const notJson = await fetch(`${agg.url}/api/agent/v1/flows`, {
       method: "POST",
       headers: { authorization: `Bearer ${credA}` },

@@ -1,5 +1,5 @@
-/** Real HTTP parties around the aggregator in tests: a console stand-in that validates every batch with
- * the protocol's schema (as the console does), a kubetags server speaking the kubetags protocol, an
+/** Real HTTP parties around the aggregator in tests: a console stand-in that reads every batch with the
+ * protocol's reader (as the console does, either form), a kubetags server speaking the kubetags protocol, an
  * agent-side poster, and the aggregator itself started in this process. */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -7,14 +7,17 @@ import { promisify } from "node:util";
 import { gunzip, gzip } from "node:zlib";
 import {
   agentPaths,
+  checkedFlowRecords,
+  checkFlowBatchJson,
   type FlowBatch,
+  FlowBatchRejection,
   type FlowRecord,
-  flowBatchSchema,
   type KubeContainerEntry,
   type KubeIpEntry,
   kubeChangesQuerySchema,
   kubeSnapshotSchema,
   kubetagsPaths,
+  type PackedFlowBatch,
 } from "@kernflow/protocol";
 import { type AggregateMetrics, type AggregateOptions, runAggregate } from "../src/roles/aggregate";
 
@@ -34,6 +37,8 @@ async function close(server: Server): Promise<void> {
 export interface ReceivedBatch {
   credential: string;
   batch: FlowBatch;
+  /** The body's form as sent: aggregators forward packed. */
+  form: "packed" | "records";
 }
 
 /**
@@ -67,12 +72,17 @@ export class ConsoleStandIn {
       const credential = (req.headers.authorization ?? "").replace(/^Bearer /, "");
       if (req.headers["content-encoding"] !== "gzip")
         return answer(400, { error: { code: "bad_request", message: "expected gzip" } });
-      const batch = flowBatchSchema.safeParse(
-        JSON.parse((await gunzipAsync(Buffer.concat(chunks))).toString()),
-      );
-      if (!batch.success)
-        return answer(400, { error: { code: "bad_request", message: batch.error.message } });
-      const batchId = batch.data.batch_id;
+      let batch: FlowBatch;
+      let form: ReceivedBatch["form"];
+      try {
+        const checked = checkFlowBatchJson(JSON.parse((await gunzipAsync(Buffer.concat(chunks))).toString()));
+        batch = { batch_id: checked.batch.batch_id, records: checkedFlowRecords(checked) };
+        form = checked.form;
+      } catch (error) {
+        if (!(error instanceof FlowBatchRejection)) throw error;
+        return answer(400, { error: { code: "bad_request", message: error.message } });
+      }
+      const batchId = batch.batch_id;
       if (this.failNext > 0) {
         this.failNext--;
         return answer(503, { error: { code: "unavailable", message: "stand-in told to fail" } }, batchId);
@@ -80,8 +90,8 @@ export class ConsoleStandIn {
       if (!this.credentials.has(credential))
         return answer(401, { error: { code: "unauthenticated", message: "unknown credential" } }, batchId);
       const duplicate = this.batches.some((b) => b.credential === credential && b.batch.batch_id === batchId);
-      if (!duplicate) this.batches.push({ credential, batch: batch.data });
-      answer(200, { accepted: batch.data.records.length, duplicate }, batchId);
+      if (!duplicate) this.batches.push({ credential, batch, form });
+      answer(200, { accepted: batch.records.length, duplicate }, batchId);
     });
     this.url = await listen(this.server);
     return this;
@@ -173,7 +183,7 @@ export class KubetagsStandIn {
 export async function postBatch(
   baseUrl: string,
   credential: string,
-  batch: FlowBatch,
+  batch: FlowBatch | PackedFlowBatch,
 ): Promise<{ status: number; body: unknown }> {
   const response = await fetch(new URL(agentPaths.flows, baseUrl), {
     method: "POST",

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
-import { agentPaths, type FlowRecord, flowBatchResponseSchema } from "@kernflow/protocol";
+import { agentPaths, type FlowRecord, flowBatchResponseSchema, packFlowBatch } from "@kernflow/protocol";
 import { NatsFlowPublisher, NatsUnavailableError } from "../transport/nats";
 import type { Origin } from "./join";
 
@@ -206,16 +206,22 @@ export class ConsoleForwarder {
     }
   }
 
-  /** Sends one batch until the console takes it or refuses it for good. */
+  /**
+   * Sends one batch until the console takes it or refuses it for good. The console is sent the packed form
+   * (each endpoint once: smaller, and cheaper for it to read); the NATS stream carries whole records, its
+   * documented format (flow-stream.ts). Each body is made once, when first needed, and kept for retries.
+   */
   private async deliver(batch: Batch, signal: AbortSignal): Promise<void> {
-    const body = await gzipAsync(JSON.stringify({ batch_id: batch.batchId, records: batch.records }));
+    let packedBody: Buffer | undefined;
+    let wholeBody: Buffer | undefined;
     let delayMs = this.options.retryMinMs;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) this.counts.retries++;
       const publisher = await this.natsPublisher();
       if (publisher !== null) {
         try {
-          await publisher.publishEncoded(batch.batchId, body, this.credentials[batch.sender] as string);
+          wholeBody ??= await gzipAsync(JSON.stringify({ batch_id: batch.batchId, records: batch.records }));
+          await publisher.publishEncoded(batch.batchId, wholeBody, this.credentials[batch.sender] as string);
           this.counts.batches_sent++;
           this.counts.forwarded += batch.records.length;
           this.counts.forwarded_nats += batch.records.length;
@@ -227,7 +233,8 @@ export class ConsoleForwarder {
         }
       }
       try {
-        const duplicate = await this.post(batch, body, signal);
+        packedBody ??= await gzipAsync(JSON.stringify(packFlowBatch(batch.batchId, batch.records)));
+        const duplicate = await this.post(batch, packedBody, signal);
         this.counts.batches_sent++;
         if (duplicate) this.counts.batches_duplicate++;
         this.counts.forwarded += batch.records.length;

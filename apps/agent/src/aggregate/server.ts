@@ -1,7 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
-import { agentPaths, type FlowBatch, flowBatchSchema } from "@kernflow/protocol";
+import {
+  agentPaths,
+  checkedFlowRecords,
+  checkFlowBatchJson,
+  type FlowBatch,
+  FlowBatchRejection,
+} from "@kernflow/protocol";
 import { z } from "zod";
 
 const gunzipAsync = promisify(gunzip);
@@ -67,7 +73,10 @@ const bearer = z
   .regex(/^Bearer \S+$/i, "Authorization must be 'Bearer <credential>'")
   .transform((h) => h.slice(7));
 
-/** Parses one flow-batch POST exactly as the console does: gzip or plain JSON, then flowBatchSchema. */
+/**
+ * Parses one flow-batch POST with the console's own reader (checkFlowBatchJson): gzip or plain JSON, packed
+ * or whole records; packed records are unpacked here, as the join works on whole records.
+ */
 export async function parseFlowBatchRequest(
   req: IncomingMessage,
 ): Promise<{ batch: FlowBatch; credential: string }> {
@@ -91,15 +100,16 @@ export async function parseFlowBatchRequest(
   } catch (error) {
     throw new HttpRefusal(400, "bad_request", `body is not JSON: ${(error as Error).message}`);
   }
-  const parsed = flowBatchSchema.safeParse(json);
-  if (!parsed.success) {
-    const first = parsed.error.issues
-      .slice(0, 3)
-      .map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`)
-      .join("; ");
-    throw new HttpRefusal(400, "bad_request", `not a flow batch: ${first}`);
+  try {
+    const checked = checkFlowBatchJson(json);
+    return {
+      batch: { batch_id: checked.batch.batch_id, records: checkedFlowRecords(checked) },
+      credential: auth.data,
+    };
+  } catch (error) {
+    if (error instanceof FlowBatchRejection) throw new HttpRefusal(400, "bad_request", error.message);
+    throw error;
   }
-  return { batch: parsed.data, credential: auth.data };
 }
 
 /**
