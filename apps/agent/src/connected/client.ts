@@ -148,7 +148,7 @@ export class AgentClient {
     return bytes;
   }
 
-  /** Posts one gzip-compressed JSON FlowBatch. */
+  /** Posts one gzip-compressed JSON flow batch (the packed form, packed-batch.ts; the console takes both). */
   async postFlows(gzipBody: Buffer, signal?: AbortSignal): Promise<FlowBatchResponse> {
     const response = await this.send(
       agentPaths.flows,

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { flowBatchSchema } from "@kernflow/protocol";
+import { checkedFlowRecords, checkFlowBatchJson, type FlowRecord } from "@kernflow/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { sampleRecord } from "../sinks/fixtures.test-support";
 import { Backoff } from "./backoff";
@@ -27,14 +27,25 @@ async function body(req: IncomingMessage): Promise<Buffer> {
 
 /** A real HTTP server answering flow batches from a script of replies, recording what it received. */
 async function consoleScript(replies: Reply[]) {
-  const received: { batchId: string; records: number; at: number; auth: string | undefined }[] = [];
+  const received: {
+    batchId: string;
+    records: number;
+    at: number;
+    auth: string | undefined;
+    form: string;
+    sent: FlowRecord[];
+  }[] = [];
   const server: Server = createServer(async (req, res) => {
-    const batch = flowBatchSchema.parse(JSON.parse(gunzipSync(await body(req)).toString()));
+    // The console's own reader: either body form, checked as strictly.
+    const checked = checkFlowBatchJson(JSON.parse(gunzipSync(await body(req)).toString()));
+    const batch = checked.batch;
     received.push({
       batchId: batch.batch_id,
       records: batch.records.length,
       at: Date.now(),
       auth: req.headers.authorization,
+      form: checked.form,
+      sent: checkedFlowRecords(checked),
     });
     const reply = replies.shift() ?? {
       status: 200,
@@ -95,6 +106,8 @@ describe("FlowShipper", () => {
     expect((third?.at ?? 0) - (second?.at ?? 0)).toBeGreaterThanOrEqual(950);
     expect(first?.auth).toBe(`Bearer ${"c".repeat(40)}`);
     expect(shipper.shipped).toEqual({ batches: 2, records: 3, duplicates: 0 });
+    expect(server.received.map((r) => r.form)).toEqual(["packed", "packed", "packed", "packed"]);
+    expect(fourth?.sent).toEqual([sampleRecord({ src_port: 3 })]);
     expect(failures.join("\n")).toMatch(/500 internal: db restarting[\s\S]*429 rate_limited/);
   });
 
@@ -153,5 +166,23 @@ describe("FlowShipper", () => {
     expect(spool.lost).toEqual({ batches: 1, records: 1 });
     expect(shipper.shipped.records).toBe(2);
     expect(logs.join("\n")).toMatch(/refused batch .*record 0: bytes/);
+  });
+
+  it("posts a batch spooled as whole records (by an earlier version, or for NATS) packed, same id and records", async () => {
+    const server = await consoleScript([]);
+    const spool = spoolIn();
+    const records = [sampleRecord(), sampleRecord({ src_port: 9 })];
+    const spooled = spool.add({ batch_id: "00000000-0000-4000-8000-0000000000aa", records });
+    expect(spooled.packed).toBe(false);
+    const shipper = new FlowShipper(spool, () => new AgentClient(server.url, "c".repeat(40)), {
+      log: () => {},
+      onFailure: () => {},
+      onSuccess: () => {},
+    });
+    await shipper.flush(5_000);
+    expect(spool.size).toBe(0);
+    expect(server.received.map(({ batchId, form, sent }) => ({ batchId, form, sent }))).toEqual([
+      { batchId: spooled.batchId, form: "packed", sent: records },
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { type FlowRecord, flowBatchSchema } from "@kernflow/protocol";
+import { type FlowRecord, flowBatchSchema, packedFlowBatchSchema, packFlowBatch } from "@kernflow/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { sampleRecord } from "../sinks/fixtures.test-support";
 import { Spool } from "./spool";
@@ -41,6 +41,28 @@ describe("Spool", () => {
     spool.remove(oldest as never);
     expect(spool.oldest()?.batchId).toBe(ids[1]);
     expect(spool.records).toBe(3);
+  });
+
+  it("keeps the form a batch was spooled in, and converts it when the destination takes the other", async () => {
+    const dir = tempDir();
+    const spool = new Spool(dir, 1 << 20, () => {});
+    const packed = spool.add(packFlowBatch(ids[0] as string, records(3)));
+    const whole = spool.add({ batch_id: ids[1] as string, records: records(2) });
+    expect([packed.packed, whole.packed]).toEqual([true, false]);
+    // A restart reads the form from the file name.
+    const again = new Spool(dir, 1 << 20, () => {});
+    expect(again.oldest()).toMatchObject({ batchId: ids[0], records: 3, packed: true });
+    const read = async (b: typeof packed, form: "packed" | "records") =>
+      JSON.parse(gunzipSync(await spool.bodyAs(b, form)).toString());
+    expect(await spool.bodyAs(packed, "packed")).toEqual(spool.body(packed));
+    expect(packedFlowBatchSchema.parse(await read(packed, "packed")).records).toHaveLength(3);
+    expect(flowBatchSchema.parse(await read(packed, "records"))).toEqual({
+      batch_id: ids[0],
+      records: records(3),
+    });
+    expect(packedFlowBatchSchema.parse(await read(whole, "packed"))).toEqual(
+      packFlowBatch(ids[1] as string, records(2)),
+    );
   });
 
   it("survives a restart: a new Spool over the same directory replays what was left, in order", () => {

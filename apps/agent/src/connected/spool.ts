@@ -1,11 +1,21 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
-import type { FlowBatch } from "@kernflow/protocol";
+import { promisify } from "node:util";
+import { gunzip, gzip, gzipSync } from "node:zlib";
+import {
+  type FlowBatch,
+  isPackedBatchShape,
+  type PackedFlowBatch,
+  packFlowBatch,
+  unpackRecords,
+} from "@kernflow/protocol";
 import { writeFileAtomic } from "./state";
 
 /** 256 MiB of compressed batches: hours of a busy host's records while the console is away. */
 export const defaultSpoolBytes = 256 * 1024 * 1024;
+
+const gunzipAsync = promisify(gunzip);
+const gzipAsync = promisify(gzip);
 
 export interface SpooledBatch {
   file: string;
@@ -13,9 +23,15 @@ export interface SpooledBatch {
   batchId: string;
   records: number;
   bytes: number;
+  /** The file holds the packed form (packed-batch.ts); otherwise whole records (flowBatchSchema). */
+  packed: boolean;
 }
 
-const namePattern = /^(\d{16})-(\d+)-([0-9a-f-]{36})\.json\.gz$/;
+/** The body forms: packed for the console and aggregators, whole records for a NATS stream. */
+export type BatchBodyForm = "packed" | "records";
+
+// `.packed` marks a packed body; files of earlier versions, without it, hold whole records.
+const namePattern = /^(\d{16})-(\d+)-([0-9a-f-]{36})(\.packed)?\.json\.gz$/;
 
 /**
  * Flow batches on disk, in the order they were made, until the console has accepted them. Every batch
@@ -51,6 +67,7 @@ export class Spool {
         records: Number(match[2]),
         batchId: match[3] as string,
         bytes: statSync(file).size,
+        packed: match[4] !== undefined,
       });
     }
     const last = this.batches.at(-1);
@@ -76,15 +93,24 @@ export class Spool {
     return this.totalBytes;
   }
 
-  add(batch: FlowBatch): SpooledBatch {
+  /** Spools a batch in the form given (the one its destination takes, so the usual send converts nothing). */
+  add(batch: FlowBatch | PackedFlowBatch): SpooledBatch {
     const seq = this.nextSeq++;
+    const packed = isPackedBatchShape(batch);
     const body = gzipSync(JSON.stringify(batch));
     const file = join(
       this.dir,
-      `${String(seq).padStart(16, "0")}-${batch.records.length}-${batch.batch_id}.json.gz`,
+      `${String(seq).padStart(16, "0")}-${batch.records.length}-${batch.batch_id}${packed ? ".packed" : ""}.json.gz`,
     );
     writeFileAtomic(file, body);
-    const spooled = { file, seq, batchId: batch.batch_id, records: batch.records.length, bytes: body.length };
+    const spooled = {
+      file,
+      seq,
+      batchId: batch.batch_id,
+      records: batch.records.length,
+      bytes: body.length,
+      packed,
+    };
     this.push(spooled);
     this.enforceBound();
     return spooled;
@@ -113,8 +139,26 @@ export class Spool {
     return this.batches[0];
   }
 
+  /** The exact gzip body as spooled. */
   body(batch: SpooledBatch): Buffer {
     return readFileSync(batch.file);
+  }
+
+  /**
+   * The gzip body in the form a destination takes, converted when the batch was spooled in the other one
+   * (the destination changed meanwhile, or NATS is away and the console gets the batch). The batch id and
+   * the records stay the same, so the idempotent store keeps it once either way. Throws if the file
+   * cannot be read as a batch.
+   */
+  async bodyAs(batch: SpooledBatch, form: BatchBodyForm): Promise<Buffer> {
+    const body = this.body(batch);
+    if (batch.packed === (form === "packed")) return body;
+    const spooled = JSON.parse((await gunzipAsync(body)).toString("utf8"));
+    const converted =
+      form === "packed"
+        ? packFlowBatch(spooled.batch_id, spooled.records)
+        : { batch_id: spooled.batch_id, records: unpackRecords(spooled) };
+    return gzipAsync(JSON.stringify(converted));
   }
 
   /** Forgets a batch (accepted by the console, or refused for good). */
