@@ -95,7 +95,7 @@ describe("aggregate -> the real console", () => {
         (
           await pool.query(
             `SELECT device, vantage, src_process_name, dst_process_name, src_pid, dst_pid, cluster_id
-             FROM flows.records WHERE src_addr = '10.44.0.1'::inet ORDER BY vantage DESC`,
+             FROM flows.records_wide WHERE src_addr = '10.44.0.1'::inet ORDER BY vantage DESC`,
           )
         ).rows as Record<string, unknown>[];
       for (const deadline = Date.now() + 20_000; (await rows()).length < 2; ) {
