@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { createFlowStore } from "@kernflow/db";
-import { agentPaths } from "@kernflow/protocol";
+import { agentPaths, packedRecordFields, packFlowBatch } from "@kernflow/protocol";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { announceConfigChange, startConfigChangeRelay, stopConfigChangeRelay } from "../src/agent/config-bus";
@@ -390,5 +390,56 @@ describe("flow batches", () => {
     expect(stored.status).toBe(200);
     expect(await stored.json()).toEqual({ accepted: 5, duplicate: false });
     expect((await post()).status).toBe(401);
+  });
+
+  it("are taken packed (what agents send) into the same rows as whole records, once per batch id", async () => {
+    const { secret } = await planAndToken(fleet.h, fleet.server);
+    const { body } = await enroll(fleet.server, secret);
+    const day = generateDay([body.device.name], Date.now() - 86_400_000, 10, 11);
+    const post = (batch: unknown) =>
+      fetch(`${fleet.server.url}${agentPaths.flows}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "content-encoding": "gzip",
+          authorization: `Bearer ${body.credential}`,
+        },
+        body: gzipSync(JSON.stringify(batch)),
+      });
+    const packed = packFlowBatch(randomUUID(), day.slice(0, 5));
+    expect(await (await post(packed)).json()).toEqual({ accepted: 5, duplicate: false });
+    expect(await (await post(packed)).json()).toEqual({ accepted: 5, duplicate: true });
+    expect((await post({ batch_id: randomUUID(), records: day.slice(5) })).status).toBe(200);
+
+    const bad = packFlowBatch(randomUUID(), day.slice(0, 3));
+    (bad.records[2] as unknown[])[packedRecordFields.indexOf("packets")] = -1;
+    const refused = await post(bad);
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(await refused.json())).toContain("record 2: packets");
+
+    const db = new pg.Client({ connectionString: fleet.h.database.url });
+    await db.connect();
+    try {
+      const { rows } = await db.query(
+        `SELECT ts_start, host(src_addr) AS src_addr, src_port, bytes, src_pid, src_process_name,
+                dst_object_labels
+           FROM flows.records_wide WHERE device = $1 ORDER BY ts_start, src_port, bytes`,
+        [body.device.name],
+      );
+      const expected = [...day]
+        .sort((a, b) => a.ts_start.localeCompare(b.ts_start) || a.src_port - b.src_port || a.bytes - b.bytes)
+        .map((r) => ({
+          ts_start: new Date(r.ts_start),
+          src_addr: r.src_addr,
+          src_port: r.src_port,
+          bytes: String(r.bytes),
+          src_pid: r.src.pid,
+          src_process_name: r.src.process_name,
+          dst_object_labels: r.dst.object_labels,
+        }));
+      expect(rows).toEqual(expected);
+    } finally {
+      await db.end();
+    }
   });
 });
