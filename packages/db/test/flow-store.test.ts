@@ -163,6 +163,32 @@ describe("flow store writer", () => {
     expect(endpoints).toHaveLength(2);
   });
 
+  it("stores a batch larger than one COPY chunk (1 MiB) whole, with its rollup summing every record", async () => {
+    const ts = new Date().toISOString();
+    // ~280 bytes per row: 6 000 rows span two chunks; long device names make rows of different sizes.
+    const records = Array.from({ length: 6000 }, (_, i) => ({
+      ...record(i, ts),
+      device: `edge-${"x".repeat(i % 300)}`,
+    }));
+    const device = "ffffffff-0000-4000-8000-000000000006";
+    await store().writeBatch(device, PLAN, packFlowBatch(crypto.randomUUID(), records));
+    const { rows } = await pool.query(
+      "SELECT count(*)::int AS n, sum(bytes)::float8 AS bytes, sum(length(device))::int AS chars FROM flows.records_wide WHERE device_id = $1",
+      [device],
+    );
+    expect(rows[0]).toEqual({
+      n: 6000,
+      bytes: records.reduce((a, r) => a + r.bytes, 0),
+      chars: records.reduce((a, r) => a + r.device.length, 0),
+    });
+    const { rows: rollup } = await pool.query(
+      `SELECT sum(records)::int AS n FROM flows.rollup_1m JOIN flows.rollup_dims USING (dims_key)
+        WHERE device LIKE 'edge-%' AND minute = date_trunc('minute', $1::timestamptz)`,
+      [ts],
+    );
+    expect(rollup[0].n).toBe(6000);
+  });
+
   it("leaves nothing behind when a batch fails part-way, so its retry is stored in full", async () => {
     const ts = new Date().toISOString();
     const s = store();

@@ -74,12 +74,24 @@ export function encodeBatch(
   const plan = uuidBytes(planId);
   const device = uuidBytes(deviceId);
   const rows = new BinaryCopyRows();
-  const rollup = new RollupSums();
+  const rollup = new RollupSums(Math.max(1, parts.size));
   const days = new Set<number>();
   let lastDay = Number.NaN;
   const fields = recordColumns.length;
+  // Records of one agent interval share their times: each distinct text is parsed once in a run.
+  let startText = "";
+  let tsStart = 0;
+  let endText = "";
+  let tsEnd = 0;
   for (const x of batch.records) {
-    const tsStart = parseRecordTimeMicros(x[0]);
+    if (x[0] !== startText) {
+      startText = x[0];
+      tsStart = parseRecordTimeMicros(startText);
+    }
+    if (x[1] !== endText) {
+      endText = x[1];
+      tsEnd = parseRecordTimeMicros(endText);
+    }
     const minuteMs = Math.floor(tsStart / 60_000_000) * 60_000;
     const day = dayStart(minuteMs);
     if (day !== lastDay) {
@@ -94,7 +106,7 @@ export function encodeBatch(
     rows.uuid(plan);
     rows.uuid(device);
     rows.timestampMicros(tsStart);
-    rows.timestampMicros(parseRecordTimeMicros(x[1]));
+    rows.timestampMicros(tsEnd);
     rows.text(x[2]);
     rows.text(x[3]);
     rows.text(x[4]);

@@ -4,8 +4,9 @@
 // built once per endpoint of the batch, not once per record.
 import type { PackedRecord } from "@kernflow/protocol";
 import type pg from "pg";
+import { BinaryCopyRows, copyBinary } from "./binary-copy";
 import { rollupDimensions } from "./columns";
-import { type CellValue, type ContentDictionary, contentKeyBytes, copyText, uuidText } from "./dictionary";
+import { type CellValue, type ContentDictionary, contentKeyBytes, uuidText } from "./dictionary";
 import { FLOW_SCHEMA } from "./partitions";
 
 /** An endpoint's fields that are rollup dimensions, in {@link rollupDimensions}' order of one side. */
@@ -27,40 +28,60 @@ if (
   throw new Error("rollupDimensions are not the record's own dimensions, then src_…, then the same dst_…");
 }
 
-/** A batch's sums per minute and dimension values. */
+/**
+ * A batch's sums per minute and dimension values. A record's own dimension values get a batch-local index
+ * (one short string key per record); with its endpoints' part indexes that makes one number per value
+ * combination, so the groups of a minute are found by number, not by a long string key per record.
+ */
 export class RollupSums {
-  private readonly groups = new Map<string, RollupGroup>();
-  /** Dimension keys by the in-memory id of the values (without the minute). */
-  private readonly keys = new Map<string, { key: string; dims: CellValue[] }>();
+  private readonly minutes = new Map<number, Map<number, RollupGroup>>();
+  private readonly owns = new Map<string, number>();
+  private readonly ownValues: CellValue[][] = [];
+  /** Dimension keys by combination number. */
+  private readonly keys = new Map<number, { key: string; keyBytes: Buffer; dims: CellValue[] }>();
+  private lastMinute = Number.NaN;
+  private lastGroups = new Map<number, RollupGroup>();
+  private groupCount = 0;
 
-  /** Adds one packed record (positions as in packedRecordFields, checked in record-rows.ts), whose endpoints' rollup parts are given. */
+  /** `parts`: more than the highest endpoint rollup part index of the batch. */
+  constructor(private readonly parts: number) {}
+
+  /** Adds one packed record (positions as in packedRecordFields, checked in record-rows.ts). */
   add(minuteMs: number, x: PackedRecord, srcPart: EndpointRollupPart, dstPart: EndpointRollupPart): void {
     const device = x[2];
     const iface = x[4];
     const cluster = x[18];
     // Length-prefixed strings ("-" for null), so two different value lists never give the same id.
-    const dimsId = `${device.length}:${device}|${x[3]}|${iface.length}:${iface}|${x[5]}|${x[6]}|${cluster === null ? "-" : `${cluster.length}:${cluster}`}|${srcPart.index}|${dstPart.index}`;
-    const id = `${minuteMs}|${dimsId}`;
-    let group = this.groups.get(id);
-    if (!group) {
-      let dims = this.keys.get(dimsId);
-      if (!dims) {
-        const values: CellValue[] = [
-          device,
-          x[3],
-          iface,
-          x[5],
-          x[6],
-          cluster,
-          ...srcPart.values,
-          ...dstPart.values,
-        ];
-        // The same key as every earlier writer: md5 of the JSON array of the values in rollupDimensions order.
-        dims = { key: uuidText(contentKeyBytes(JSON.stringify(values))), dims: values };
-        this.keys.set(dimsId, dims);
+    const ownId = `${x[3]}|${x[5]}|${x[6]}|${device.length}:${device}|${iface.length}:${iface}|${cluster === null ? "-" : cluster}`;
+    let own = this.owns.get(ownId);
+    if (own === undefined) {
+      own = this.ownValues.length;
+      this.ownValues.push([device, x[3], iface, x[5], x[6], cluster]);
+      this.owns.set(ownId, own);
+    }
+    const combination = (own * this.parts + srcPart.index) * this.parts + dstPart.index;
+    if (minuteMs !== this.lastMinute) {
+      let groups = this.minutes.get(minuteMs);
+      if (!groups) {
+        groups = new Map();
+        this.minutes.set(minuteMs, groups);
       }
-      group = { minuteMs, key: dims.key, records: 0, bytes: 0, packets: 0, retransmits: 0 };
-      this.groups.set(id, group);
+      this.lastMinute = minuteMs;
+      this.lastGroups = groups;
+    }
+    let group = this.lastGroups.get(combination);
+    if (!group) {
+      let dims = this.keys.get(combination);
+      if (!dims) {
+        const values = [...(this.ownValues[own] as CellValue[]), ...srcPart.values, ...dstPart.values];
+        // The same key as every earlier writer: md5 of the JSON array of the values in rollupDimensions order.
+        const keyBytes = contentKeyBytes(JSON.stringify(values));
+        dims = { key: uuidText(keyBytes), keyBytes, dims: values };
+        this.keys.set(combination, dims);
+      }
+      group = { minuteMs, key: dims.keyBytes, records: 0, bytes: 0, packets: 0, retransmits: 0 };
+      this.lastGroups.set(combination, group);
+      this.groupCount += 1;
     }
     const rate = x[13];
     group.records += 1;
@@ -75,17 +96,19 @@ export class RollupSums {
   }
 
   get size(): number {
-    return this.groups.size;
+    return this.groupCount;
   }
 
   groupRows(): RollupGroup[] {
-    return [...this.groups.values()];
+    const rows: RollupGroup[] = [];
+    for (const groups of this.minutes.values()) for (const g of groups.values()) rows.push(g);
+    return rows;
   }
 }
 
 interface RollupGroup {
   minuteMs: number;
-  key: string;
+  key: Buffer;
   records: number;
   bytes: number;
   packets: number;
@@ -101,6 +124,10 @@ export interface EndpointRollupPart {
 /** Gives endpoints with equal rollup values (they differ in cmdline, container id or labels) one index. */
 export class EndpointRollupParts {
   private readonly parts = new Map<string, EndpointRollupPart>();
+  get size(): number {
+    return this.parts.size;
+  }
+
   partOf(endpoint: Readonly<Record<string, unknown>>): EndpointRollupPart {
     const values = endpointRollupFields.map((f) => (endpoint[f] ?? null) as string | null);
     let id = "";
@@ -130,21 +157,21 @@ export async function upsertRollup(
   await client.query(
     `CREATE TEMP TABLE IF NOT EXISTS flow_rollup_stage (LIKE ${FLOW_SCHEMA}.rollup_1m) ON COMMIT DELETE ROWS`,
   );
-  await copyText(
-    client,
-    `flow_rollup_stage (${sumColumns.join(", ")})`,
-    sums
-      .groupRows()
-      .map((r) => [
-        planId,
-        new Date(r.minuteMs).toISOString(),
-        r.key,
-        r.records,
-        r.bytes,
-        r.packets,
-        r.retransmits,
-      ]),
-  );
+  // Binary COPY, like the records: the server parses no timestamp, uuid or number text.
+  const plan = Buffer.from(planId.replaceAll("-", ""), "hex");
+  const stage = new BinaryCopyRows(1 << 16);
+  for (const r of sums.groupRows()) {
+    stage.reserve(128);
+    stage.row(sumColumns.length);
+    stage.uuid(plan);
+    stage.timestampMicros(r.minuteMs * 1000);
+    stage.uuid(r.key);
+    stage.int64(r.records);
+    stage.int64(r.bytes);
+    stage.int64(r.packets);
+    stage.int64(r.retransmits);
+  }
+  await copyBinary(client, `flow_rollup_stage (${sumColumns.join(", ")})`, stage.finish());
   await client.query(
     `INSERT INTO ${FLOW_SCHEMA}.rollup_1m (${sumColumns.join(", ")})
      SELECT ${sumColumns.join(", ")} FROM flow_rollup_stage ORDER BY minute, dims_key

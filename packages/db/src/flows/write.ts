@@ -3,7 +3,7 @@
 // wholly stored and remembered or not at all.
 import type { PackedFlowBatch } from "@kernflow/protocol";
 import type pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
+import { copyBinary } from "./binary-copy";
 import { endpointIdentityColumns, recordColumns, rollupDimensions } from "./columns";
 import { ContentDictionary } from "./dictionary";
 import { FLOW_SCHEMA, type PartitionManager } from "./partitions";
@@ -67,7 +67,7 @@ export async function writeBatch(
     let newDims: string[] = [];
     if (rows) {
       newEndpoints = await state.endpoints.insertNew(client, rows.endpoints);
-      await copyBinary(client, rows.chunks);
+      await copyBinary(client, `${FLOW_SCHEMA}.records (${recordColumns.join(", ")})`, rows.chunks);
       newDims = await upsertRollup(client, input.planId, rows.rollup, state.rollupDims);
     }
     await client.query("COMMIT");
@@ -80,16 +80,4 @@ export async function writeBatch(
   } finally {
     client.release();
   }
-}
-
-async function copyBinary(client: pg.PoolClient, chunks: readonly Buffer[]): Promise<void> {
-  const stream = client.query(
-    copyFrom(`COPY ${FLOW_SCHEMA}.records (${recordColumns.join(", ")}) FROM STDIN (FORMAT binary)`),
-  );
-  await new Promise<void>((resolve, reject) => {
-    stream.on("error", reject);
-    stream.on("finish", resolve);
-    for (const chunk of chunks) stream.write(chunk);
-    stream.end();
-  });
 }
