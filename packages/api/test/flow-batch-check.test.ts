@@ -43,6 +43,21 @@ const oddValues: unknown[] = [
   { a: "b" },
   "10.0.0.256",
   "10.0.0.1",
+  "0.0.0.0",
+  "255.255.255.255",
+  "01.2.3.4",
+  "1.2.3.04",
+  "1.2.3.00",
+  "1.2.3",
+  "1.2.3.4.5",
+  "1..3.4",
+  "256.1.1.1",
+  "1.2.3.-4",
+  " 1.2.3.4",
+  "1.2.3.4 ",
+  "1.2.3.4/32",
+  "1000.2.3.4",
+  "::ffff:1.2.3.4",
   "::1",
   "fe80::1",
   "1::2::3",
@@ -108,7 +123,7 @@ describe("ingest batch check", () => {
 
 const packed = packFlowBatch(
   uuid,
-  benchRecords(200, "node-1", Date.parse("2026-11-25T10:00:00.000Z"), 60_000, 5),
+  benchRecords(20, "node-1", Date.parse("2026-11-25T10:00:00.000Z"), 60_000, 5),
 );
 const clone = <T>(v: T): T => structuredClone(v);
 
@@ -194,6 +209,28 @@ describe("packed batch check", () => {
     }
     expect(variants).toBeGreaterThan(1000);
     expect(rejectedBySchema).toBeGreaterThan(700);
+  });
+});
+
+describe("address check", () => {
+  it("accepts exactly the dotted quads the schema accepts", () => {
+    const parts = ["0", "00", "7", "01", "10", "99", "100", "255", "256", "1000"];
+    const one = { ...packed, records: [clone(packed.records[0])] };
+    const at = packedRecordFields.indexOf("src_addr");
+    let accepted = 0;
+    for (const a of parts)
+      for (const b of parts)
+        for (const c of parts)
+          for (const d of [...parts, "1.2", ""]) {
+            (one.records[0] as unknown[])[at] = `${a}.${b}.${c}.${d}`;
+            const fast = isCertainlyValidPackedBatch(one);
+            expect({ address: `${a}.${b}.${c}.${d}`, fast }).toEqual({
+              address: `${a}.${b}.${c}.${d}`,
+              fast: packedFlowBatchSchema.safeParse(one).success,
+            });
+            if (fast) accepted++;
+          }
+    expect(accepted).toBe(6 ** 4);
   });
 });
 

@@ -85,9 +85,6 @@ const endpointKeys = new Set(Object.keys(recordShape.src.shape));
 const identityKeys = new Set(Object.keys(endpointIdentitySchema.shape));
 const batchIdSchema = flowBatchSchema.shape.batch_id;
 const addressSchema = recordShape.src_addr;
-// z.ipv4()'s pattern, so the common case needs no schema call; other addresses go through the schema.
-const ipv4Pattern =
-  /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -109,7 +106,35 @@ function nullableString(v: unknown): boolean {
   return v === null || typeof v === "string";
 }
 function isAddress(v: unknown): boolean {
-  return typeof v === "string" && (ipv4Pattern.test(v) || addressSchema.safeParse(v).success);
+  return typeof v === "string" && (isDottedQuad(v) || addressSchema.safeParse(v).success);
+}
+/**
+ * What z.ipv4()'s pattern accepts (four decimal parts 0–255, no leading zeros), read by character: ~5× cheaper
+ * than the regular expression, and it runs twice per record. Anything else goes to the schema.
+ */
+function isDottedQuad(text: string): boolean {
+  const n = text.length;
+  if (n < 7 || n > 15) return false;
+  let parts = 0;
+  let value = 0;
+  let digits = 0;
+  let first = 0;
+  for (let i = 0; i <= n; i++) {
+    const code = i === n ? 46 : text.charCodeAt(i);
+    if (code === 46) {
+      if (digits === 0 || value > 255 || (digits > 1 && first === 0)) return false;
+      parts++;
+      value = 0;
+      digits = 0;
+    } else {
+      const d = code - 48;
+      if (d < 0 || d > 9 || digits === 3) return false;
+      if (digits === 0) first = d;
+      value = value * 10 + d;
+      digits++;
+    }
+  }
+  return parts === 4;
 }
 /** Both times in canonical form and ts_end ≥ ts_start compared as the schema compares them (as text). */
 function isTimeRange(start: unknown, end: unknown): boolean {
