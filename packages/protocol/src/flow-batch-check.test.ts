@@ -1,0 +1,108 @@
+// The body reader shared by the console and the aggregator: which form it took, what it hands back, and
+// how a rejection is worded. (The fast checks against the schemas over many mutations:
+// packages/api/test/flow-batch-check.test.ts, on the benchmark's realistic records.)
+import { describe, expect, it } from "vitest";
+import {
+  checkedFlowRecords,
+  checkFlowBatchJson,
+  FlowBatchRejection,
+  isCertainlyValidBatch,
+  isCertainlyValidPackedBatch,
+  parseFlowBatchJson,
+} from "./flow-batch-check";
+import { emptyEndpoint, type FlowRecord } from "./flow-record";
+import { packedRecordFields, packFlowBatch } from "./packed-batch";
+
+const id = "3f0c9a52-8e1d-4b7a-9c2e-5d4f6a7b8c9d";
+
+function record(i: number): FlowRecord {
+  return {
+    ts_start: "2026-11-26T06:00:00.25Z",
+    ts_end: "2026-11-26T06:00:09.75Z",
+    device: "node-1",
+    vantage: "src",
+    interface: "eth0",
+    direction: "egress",
+    protocol: 6,
+    src_addr: `10.0.0.${i}`,
+    dst_addr: i % 2 === 0 ? "2001:db8::1" : "10.9.0.1",
+    src_port: 40_000 + i,
+    dst_port: 443,
+    bytes: 1500 * i,
+    packets: i,
+    sample_rate: 1,
+    tcp_flags: 0x18,
+    retransmits: 0,
+    rtt_us: 250,
+    app_latency_ms: i % 2 === 0 ? null : 1.5,
+    src: { ...emptyEndpoint(), pid: 100 + i, process_name: "curl", object_labels: { app: "x" } },
+    dst: { ...emptyEndpoint(), object_name: `pod-${i % 3}`, object_type: "pod" },
+    cluster_id: null,
+  };
+}
+const records = Array.from({ length: 6 }, (_, i) => record(i + 1));
+/** A body as it arrives: parsed from JSON text, no object shared with the test's records. */
+const wire = (body: unknown): unknown => JSON.parse(JSON.stringify(body));
+
+describe("flow batch body reader", () => {
+  it("takes packed bodies as they are and gives back the same records", () => {
+    const body = wire(packFlowBatch(id, records));
+    expect(isCertainlyValidPackedBatch(body)).toBe(true);
+    const checked = checkFlowBatchJson(body);
+    expect(checked).toEqual({ form: "packed", batch: body });
+    expect(checkedFlowRecords(checked)).toEqual(records);
+  });
+
+  it("takes whole-record bodies and packs them for the store", () => {
+    const body = wire({ batch_id: id, records });
+    expect(isCertainlyValidBatch(body)).toBe(true);
+    expect(checkFlowBatchJson(body).form).toBe("records");
+    expect(parseFlowBatchJson(body)).toEqual(packFlowBatch(id, records));
+  });
+
+  it("accepts IPv6 addresses (checked by the schema's own field schema) and times without a fraction", () => {
+    const odd = { ...record(2), ts_start: "2026-11-26T06:00:00Z", src_addr: "fe80::1" };
+    const body = wire(packFlowBatch(id, [odd]));
+    expect(checkedFlowRecords(checkFlowBatchJson(body))).toEqual([odd]);
+  });
+
+  it("names the record and field of a bad packed value, the endpoint of a bad identity", () => {
+    const at = (field: string) => packedRecordFields.indexOf(field as never);
+    const bad = (edit: (b: ReturnType<typeof packFlowBatch>) => void) => {
+      const b = wire(packFlowBatch(id, records)) as ReturnType<typeof packFlowBatch>;
+      edit(b);
+      return () => parseFlowBatchJson(b);
+    };
+    expect(
+      bad((b) => {
+        (b.records[4] as unknown[])[at("dst_addr")] = "10.0.0.300";
+      }),
+    ).toThrow(/^batch rejected: record 4: dst_addr: /);
+    expect(
+      bad((b) => {
+        (b.records[1] as unknown[])[at("src")] = 99;
+      }),
+    ).toThrow(/^batch rejected: record 1: src: src refers to endpoint 99, but the batch has \d+$/);
+    expect(
+      bad((b) => {
+        (b.endpoints[0] as Record<string, unknown>).process_name = 7;
+      }),
+    ).toThrow(/^batch rejected: endpoint 0: process_name: /);
+    expect(
+      bad((b) => {
+        b.fields = [...b.fields].reverse();
+      }),
+    ).toThrow(/^batch rejected: fields: must be exactly \[ts_start, /);
+    expect(
+      bad((b) => {
+        (b.records[0] as unknown[]).push(1);
+      }),
+    ).toThrow(FlowBatchRejection);
+  });
+
+  it("names the record and field of a bad whole record", () => {
+    const body = wire({ batch_id: id, records: [record(1), { ...record(2), sample_rate: 0 }] });
+    expect(() => parseFlowBatchJson(body)).toThrow(/^batch rejected: record 1: sample_rate: /);
+    expect(() => parseFlowBatchJson(null)).toThrow(/^batch rejected: \(body\): /);
+  });
+});
