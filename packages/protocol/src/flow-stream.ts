@@ -3,8 +3,9 @@
  * console's ingest workers, and a second export path anyone may subscribe to.
  *
  * Message: one {@link FlowBatch} per message on the URL's subject (`nats://HOST:PORT/SUBJECT`, default
- * subject `kernflow.flows`); body = gzip-compressed JSON of the batch, exactly the HTTP body of
- * `agentPaths.flows`. Headers:
+ * subject `kernflow.flows`); body = gzip-compressed JSON of the batch in its whole-record form
+ * (`flowBatchSchema`), which the HTTP path `agentPaths.flows` takes too (agents post the packed form of
+ * packed-batch.ts there; this stream keeps whole records for its other consumers). Headers:
  *   - `Nats-Msg-Id`: the batch_id, so JetStream drops a re-publish inside its duplicate window (and the
  *     flow store, idempotent by batch_id, drops any later one);
  *   - `Content-Encoding: gzip`;
