@@ -8,7 +8,7 @@
 /** Epoch ms of a record timestamp; fraction digits beyond milliseconds are truncated. */
 export function parseRecordTime(text: string): number {
   const us = canonicalMicros(text);
-  return us === us ? Math.floor(us / 1000) : Date.parse(text);
+  return Number.isNaN(us) ? Date.parse(text) : Math.floor(us / 1000);
 }
 
 /**
@@ -17,7 +17,7 @@ export function parseRecordTime(text: string): number {
  */
 export function parseRecordTimeMicros(text: string): number {
   const us = canonicalMicros(text);
-  return us === us ? us : Date.parse(text) * 1000;
+  return Number.isNaN(us) ? Date.parse(text) * 1000 : us;
 }
 
 /**

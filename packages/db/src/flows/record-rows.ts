@@ -14,17 +14,12 @@ import { type CellValue, contentKeyBytes, uuidText } from "./dictionary";
 import { dayStart } from "./partitions";
 import { type EndpointRollupPart, EndpointRollupParts, RollupSums } from "./rollup";
 
-// The positions this file and rollup.ts read packed records at (literal indexes keep the tuple's types).
+// The positions this file and rollup.ts read packed records at (literal indexes keep the tuple's types);
+// flows.records' columns follow the same order (columns.ts derives them from packedRecordFields).
 const expectedFields =
   "ts_start ts_end device vantage interface direction protocol src_addr dst_addr src_port dst_port bytes packets sample_rate tcp_flags retransmits rtt_us app_latency_ms cluster_id src_pid src dst_pid dst";
 if (packedRecordFields.join(" ") !== expectedFields) {
   throw new Error("packedRecordFields changed: update the positions read in record-rows.ts and rollup.ts");
-}
-// ...and the order of flows.records' columns that encodeRecords writes.
-const expectedColumns =
-  "plan_id device_id ts_start ts_end device vantage interface direction protocol src_addr dst_addr src_port dst_port bytes packets sample_rate tcp_flags retransmits rtt_us app_latency_ms cluster_id src_pid src_endpoint dst_pid dst_endpoint";
-if (recordColumns.join(" ") !== expectedColumns) {
-  throw new Error("recordColumns changed: update encodeRecords in record-rows.ts");
 }
 
 /** The key of an endpoint identity: md5 of its values' JSON array in flows.endpoints' column order. */
