@@ -4,7 +4,7 @@
 import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { emptyEndpoint, packFlowBatch } from "@kernflow/protocol";
+import { emptyEndpoint, flowRecordWith, packFlowBatch } from "@kernflow/protocol";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { createFlowStore, listDayPartitions, wideRecordColumns } from "../src/index";
@@ -116,29 +116,12 @@ describe(`migration ${MIGRATION}`, () => {
       "dddddddd-0000-4000-8000-000000000009",
       plan,
       packFlowBatch(crypto.randomUUID(), [
-        {
+        flowRecordWith({
           ts_start: ts,
-          ts_end: ts,
-          device: "node-1",
-          vantage: "src",
-          interface: "eth0",
-          direction: "egress",
-          protocol: 6,
-          src_addr: "10.0.0.1",
-          dst_addr: "10.0.0.2",
-          src_port: 1,
-          dst_port: 2,
           bytes: 3,
-          packets: 1,
-          sample_rate: 1,
-          tcp_flags: 0,
-          retransmits: 0,
-          rtt_us: null,
-          app_latency_ms: null,
           src: written,
           dst: { ...emptyEndpoint(), object_labels: one.src_object_labels },
-          cluster_id: null,
-        },
+        }),
       ]),
     );
     const { rows: after } = await client.query(

@@ -10,35 +10,27 @@ import {
   isCertainlyValidPackedBatch,
   parseFlowBatchJson,
 } from "./flow-batch-check";
-import { emptyEndpoint, type FlowRecord } from "./flow-record";
+import { emptyEndpoint, type FlowRecord, flowRecordWith } from "./flow-record";
 import { packedRecordFields, packFlowBatch } from "./packed-batch";
 
 const id = "3f0c9a52-8e1d-4b7a-9c2e-5d4f6a7b8c9d";
 
 function record(i: number): FlowRecord {
-  return {
+  return flowRecordWith({
     ts_start: "2026-11-26T06:00:00.25Z",
     ts_end: "2026-11-26T06:00:09.75Z",
-    device: "node-1",
-    vantage: "src",
-    interface: "eth0",
-    direction: "egress",
-    protocol: 6,
     src_addr: `10.0.0.${i}`,
     dst_addr: i % 2 === 0 ? "2001:db8::1" : "10.9.0.1",
     src_port: 40_000 + i,
     dst_port: 443,
     bytes: 1500 * i,
     packets: i,
-    sample_rate: 1,
     tcp_flags: 0x18,
-    retransmits: 0,
     rtt_us: 250,
     app_latency_ms: i % 2 === 0 ? null : 1.5,
     src: { ...emptyEndpoint(), pid: 100 + i, process_name: "curl", object_labels: { app: "x" } },
     dst: { ...emptyEndpoint(), object_name: `pod-${i % 3}`, object_type: "pod" },
-    cluster_id: null,
-  };
+  });
 }
 const records = Array.from({ length: 6 }, (_, i) => record(i + 1));
 /** A body as it arrives: parsed from JSON text, no object shared with the test's records. */

@@ -70,6 +70,38 @@ export const flowRecordSchema = z
   .refine((r) => r.ts_end >= r.ts_start, { message: "ts_end must not be before ts_start", path: ["ts_end"] });
 export type FlowRecord = z.infer<typeof flowRecordSchema>;
 
+/**
+ * A valid record with neutral values (one TCP packet 10.0.0.1:1 → 10.0.0.2:2 seen leaving eth0 of node-1,
+ * endpoints unknown), changed by `fields`: for tests and test exports that care about a few fields only.
+ */
+export function flowRecordWith(fields: Partial<FlowRecord> = {}): FlowRecord {
+  const ts = fields.ts_start ?? "2026-01-01T00:00:00Z";
+  return {
+    ts_start: ts,
+    ts_end: ts,
+    device: "node-1",
+    vantage: "src",
+    interface: "eth0",
+    direction: "egress",
+    protocol: 6,
+    src_addr: "10.0.0.1",
+    dst_addr: "10.0.0.2",
+    src_port: 1,
+    dst_port: 2,
+    bytes: 40,
+    packets: 1,
+    sample_rate: 1,
+    tcp_flags: 0,
+    retransmits: 0,
+    rtt_us: null,
+    app_latency_ms: null,
+    src: emptyEndpoint(),
+    dst: emptyEndpoint(),
+    cluster_id: null,
+    ...fields,
+  };
+}
+
 /** Kentik-compatible dimension labels of the endpoint fields, for the console and the API. */
 export const endpointDimensionLabels: Record<keyof Endpoint, string> = {
   pid: "Process PID",

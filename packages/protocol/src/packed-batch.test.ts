@@ -1,27 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { emptyEndpoint, type FlowRecord, flowRecordSchema } from "./flow-record";
+import { emptyEndpoint, type FlowRecord, flowRecordSchema, flowRecordWith } from "./flow-record";
 import { packedFlowBatchSchema, packedIndex, packFlowBatch, unpackRecords } from "./packed-batch";
 
 function record(i: number, pod: string): FlowRecord {
-  return {
+  return flowRecordWith({
     ts_start: `2026-11-26T06:00:0${i % 10}.25Z`,
     ts_end: `2026-11-26T06:00:0${i % 10}.75Z`,
-    device: "node-1",
     vantage: i % 2 === 0 ? "src" : "dst",
-    interface: "eth0",
     direction: i % 2 === 0 ? "egress" : "ingress",
-    protocol: 6,
     src_addr: `10.0.0.${i}`,
     dst_addr: "2001:db8::1",
     src_port: 40_000 + i,
     dst_port: 443,
     bytes: 1500 * i,
     packets: i,
-    sample_rate: 1,
     tcp_flags: 0x18,
-    retransmits: 0,
     rtt_us: i % 3 === 0 ? null : 250,
-    app_latency_ms: null,
     src: {
       ...emptyEndpoint(),
       pid: 100 + i,
@@ -29,9 +23,8 @@ function record(i: number, pod: string): FlowRecord {
       object_name: pod,
       object_labels: { app: "x" },
     },
-    dst: emptyEndpoint(),
     cluster_id: "prod",
-  };
+  });
 }
 
 describe("packed flow batches", () => {
