@@ -44,6 +44,8 @@ export class FlowShipper {
   private wake = new AbortController();
   readonly shipped = { batches: 0, records: 0, duplicates: 0 };
   private natsFailing = false;
+  /** A console older than the packed form answered 400 to one: whole records from then on (this run). */
+  private packedRefused = false;
   private readonly backoff: Backoff;
 
   constructor(
@@ -119,7 +121,8 @@ export class FlowShipper {
 
   private async shipOne(batch: SpooledBatch, signal: AbortSignal): Promise<number> {
     if (await this.viaNats(batch)) return 0;
-    const body = await this.readable(batch, "packed");
+    const form: BatchBodyForm = this.packedRefused ? "records" : "packed";
+    const body = await this.readable(batch, form);
     if (body === null) return 0;
     try {
       const answer = await this.client().postFlows(body, signal);
@@ -127,6 +130,15 @@ export class FlowShipper {
     } catch (error) {
       if (signal.aborted) return 0;
       if (error instanceof AgentHttpError && error.status === 401) throw new CredentialRefusedError();
+      if (error instanceof AgentHttpError && error.status === 400 && form === "packed") {
+        // Perhaps a console not yet upgraded: the batch stays spooled and goes again at once as whole
+        // records, which every console takes; only if that is refused too is it dropped.
+        this.packedRefused = true;
+        this.events.log(
+          `console refused a packed batch (${error.message}); sending whole records from now on (an older console?)`,
+        );
+        return 0;
+      }
       if (error instanceof AgentHttpError && refusedForGood.has(error.status)) {
         this.spool.remove(batch);
         this.spool.lost.batches++;
