@@ -189,6 +189,26 @@ describe("flow store writer", () => {
     expect(rollup[0].n).toBe(6000);
   });
 
+  it('keeps rollup groups apart whose values only print alike (null and "-", a|b and a, b)', async () => {
+    const ts = new Date().toISOString();
+    const device = "ffffffff-0000-4000-8000-000000000007";
+    const records = [null, "-", "-", "1:-"].map((cluster_id) => ({
+      ...record(0, ts),
+      device: "rollup-keys",
+      cluster_id,
+    }));
+    await store().writeBatch(device, PLAN, packFlowBatch(crypto.randomUUID(), records));
+    const { rows } = await pool.query(
+      `SELECT cluster_id, sum(records)::int AS n FROM flows.rollup_1m JOIN flows.rollup_dims USING (dims_key)
+        WHERE device = 'rollup-keys' GROUP BY cluster_id ORDER BY cluster_id NULLS FIRST`,
+    );
+    expect(rows).toEqual([
+      { cluster_id: null, n: 1 },
+      { cluster_id: "-", n: 2 },
+      { cluster_id: "1:-", n: 1 },
+    ]);
+  });
+
   it("leaves nothing behind when a batch fails part-way, so its retry is stored in full", async () => {
     const ts = new Date().toISOString();
     const s = store();

@@ -52,7 +52,7 @@ export class RollupSums {
     const iface = x[4];
     const cluster = x[18];
     // Length-prefixed strings ("-" for null), so two different value lists never give the same id.
-    const ownId = `${x[3]}|${x[5]}|${x[6]}|${device.length}:${device}|${iface.length}:${iface}|${cluster === null ? "-" : cluster}`;
+    const ownId = `${x[3]}|${x[5]}|${x[6]}|${device.length}:${device}|${iface.length}:${iface}|${cluster === null ? "-" : `${cluster.length}:${cluster}`}`;
     let own = this.owns.get(ownId);
     if (own === undefined) {
       own = this.ownValues.length;
