@@ -10,7 +10,7 @@
  * flow-record.ts and packed-batch.ts (flow-batch-check.test.ts compares them on valid and mutated batches).
  */
 import { type FlowBatch, flowBatchSchema } from "./agent-protocol";
-import { type FlowRecord, flowRecordSchema } from "./flow-record";
+import { type FlowRecord, flowRecordSchema, INT32_MAX } from "./flow-record";
 import {
   endpointIdentitySchema,
   isPackedBatchShape,
@@ -171,7 +171,7 @@ function isEndpointIdentityFields(e: Record<string, unknown>): boolean {
   );
 }
 function isPid(v: unknown): boolean {
-  return v === null || intIn(v, 0, MAX_SAFE);
+  return v === null || intIn(v, 0, INT32_MAX);
 }
 function isEndpoint(e: unknown): boolean {
   return isPlainObject(e) && hasExactKeys(e, endpointKeys) && isPid(e.pid) && isEndpointIdentityFields(e);
@@ -194,7 +194,7 @@ function isRecord(r: unknown): boolean {
     intIn(r.dst_port, 0, 65535) &&
     intIn(r.bytes, 0, MAX_SAFE) &&
     intIn(r.packets, 0, MAX_SAFE) &&
-    intIn(r.sample_rate, 1, MAX_SAFE) &&
+    intIn(r.sample_rate, 1, INT32_MAX) &&
     intIn(r.tcp_flags, 0, 0xfff) &&
     intIn(r.retransmits, 0, MAX_SAFE) &&
     (r.rtt_us === null || intIn(r.rtt_us, 0, MAX_SAFE)) &&
@@ -237,7 +237,7 @@ function isPackedRecord(x: unknown, endpoints: number): boolean {
     intIn(x[10], 0, 65535) &&
     intIn(x[11], 0, MAX_SAFE) &&
     intIn(x[12], 0, MAX_SAFE) &&
-    intIn(x[13], 1, MAX_SAFE) &&
+    intIn(x[13], 1, INT32_MAX) &&
     intIn(x[14], 0, 0xfff) &&
     intIn(x[15], 0, MAX_SAFE) &&
     (x[16] === null || intIn(x[16], 0, MAX_SAFE)) &&

@@ -1,9 +1,13 @@
 import { z } from "zod";
 
 /** Metadata of one end of a conversation (CONTRACTS.md §1, "Endpoint"). Unknown fields are null. */
+/** The largest pid and sample rate a record may carry: the flow store keeps them as 32-bit integers. */
+export const INT32_MAX = 2_147_483_647;
+
 export const endpointSchema = z
   .object({
-    pid: z.number().int().nonnegative().nullable(),
+    // Stored as PostgreSQL integer (and IPFIX unsigned32): larger values are refused, not wrapped.
+    pid: z.number().int().nonnegative().max(INT32_MAX).nullable(),
     process_name: z.string().nullable(),
     process_cmdline: z.string().nullable(),
     container_id: z.string().nullable(),
@@ -57,7 +61,7 @@ export const flowRecordSchema = z
     dst_port: port,
     bytes: counter,
     packets: counter,
-    sample_rate: z.number().int().positive(),
+    sample_rate: z.number().int().positive().max(INT32_MAX),
     tcp_flags: z.number().int().min(0).max(0xfff),
     retransmits: counter,
     rtt_us: counter.nullable(),

@@ -72,6 +72,9 @@ export class BinaryCopyRows {
   }
 
   int32(value: number): void {
+    // The checks refuse larger values before a batch gets here; wrapping silently would corrupt the row.
+    if (value > 0x7fffffff || value < -0x80000000)
+      throw new RangeError(`${value} does not fit an integer column`);
     this.word(4);
     this.word(value);
   }
