@@ -68,7 +68,9 @@ export async function ingestFlowBatch(deps: IngestDeps, request: Request): Promi
       result = await deps.flowStore.writeBatch(deps.device.id, deps.device.planId, batch);
     } catch (error) {
       // The write's error is the answer; a refund that fails too only leaves the tokens spent.
-      await limiter.refund(deps.device.planId, count).catch(() => {});
+      await limiter.refund(deps.device.planId, count).catch((refundError: unknown) => {
+        console.error("[kernflow api] flow tokens of a failed write not given back", refundError);
+      });
       throw error;
     }
     if (result.duplicate) await limiter.refund(deps.device.planId, count);
