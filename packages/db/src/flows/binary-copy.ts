@@ -22,6 +22,11 @@ const CHUNK_BYTES = 1 << 20;
  * {@link reserve} with an upper bound of a row's size before writing it: a row never straddles two chunks,
  * so the writers need no bounds checks of their own.
  */
+/** The 16 bytes of a uuid's text, as a binary COPY uuid field holds them. */
+export function uuidBytes(text: string): Buffer {
+  return Buffer.from(text.replaceAll("-", ""), "hex");
+}
+
 export class BinaryCopyRows {
   private readonly chunks: Buffer[] = [];
   private buf: Buffer;

@@ -8,7 +8,7 @@ import {
   packedRecordFields,
   parseRecordTimeMicros,
 } from "@kernflow/protocol";
-import { BinaryCopyRows } from "./binary-copy";
+import { BinaryCopyRows, uuidBytes } from "./binary-copy";
 import { endpointIdentityColumns, recordColumns } from "./columns";
 import { type CellValue, contentKeyBytes, uuidText } from "./dictionary";
 import { dayStart } from "./partitions";
@@ -35,10 +35,6 @@ export interface BatchRows {
   rollup: RollupSums;
   /** UTC day starts (ms) of the records' ts_start, for the partitions. */
   days: Set<number>;
-}
-
-function uuidBytes(text: string): Buffer {
-  return Buffer.from(text.replaceAll("-", ""), "hex");
 }
 
 /** Upper bound of a record's bytes besides its variable text (25 fields: 2 + 25 × 4 + values ≤ 300). */

@@ -4,7 +4,7 @@
 // built once per endpoint of the batch, not once per record.
 import type { PackedRecord } from "@kernflow/protocol";
 import type pg from "pg";
-import { BinaryCopyRows, copyBinary } from "./binary-copy";
+import { BinaryCopyRows, copyBinary, uuidBytes } from "./binary-copy";
 import { rollupDimensions } from "./columns";
 import { type CellValue, type ContentDictionary, contentKeyBytes, uuidText } from "./dictionary";
 import { FLOW_SCHEMA } from "./partitions";
@@ -158,7 +158,7 @@ export async function upsertRollup(
     `CREATE TEMP TABLE IF NOT EXISTS flow_rollup_stage (LIKE ${FLOW_SCHEMA}.rollup_1m) ON COMMIT DELETE ROWS`,
   );
   // Binary COPY, like the records: the server parses no timestamp, uuid or number text.
-  const plan = Buffer.from(planId.replaceAll("-", ""), "hex");
+  const plan = uuidBytes(planId);
   const stage = new BinaryCopyRows(1 << 16);
   for (const r of sums.groupRows()) {
     stage.reserve(128);
