@@ -1,6 +1,8 @@
 // Content-addressed dictionaries of the flow store: flows.rollup_dims (a rollup row's dimension values) and
-// flows.endpoints (an endpoint's identity). A key is a hash of the values, so a row, once stored, is never
-// changed or deleted, and a writer that has seen a key commit need not send it again.
+// flows.endpoints (an endpoint's identity). A key is a hash of the values, so a row's values never change.
+// Each row carries the last UTC day a writer confirmed it (`last_seen`): a writer that has seen a key commit
+// today need not send it again; the next day it confirms it once more. Retention deletes keys no remaining
+// partition can use (retention.ts).
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -9,25 +11,34 @@ import { from as copyFrom } from "pg-copy-streams";
 
 export type CellValue = string | number | null;
 
+const DAY_MS = 86_400_000;
+
 /**
- * One dictionary table: `keyColumn` (uuid) then `columns`. Remembers the keys committed by this process,
- * bounded so a churning fleet (pod names change on every deploy) cannot grow it without limit; forgetting
- * only costs a redundant insert.
+ * One dictionary table: `keyColumn` (uuid) then `columns`, then `last_seen`. Remembers the keys this process
+ * saw committed today (UTC), bounded so a churning fleet (pod names change on every deploy) cannot grow it
+ * without limit; forgetting only costs a redundant insert.
  */
 export class ContentDictionary {
-  private readonly known = new Set<string>();
+  /** key → the UTC day number it was confirmed on. */
+  private readonly known = new Map<string, number>();
   private readonly stage: string;
   constructor(
     readonly table: string,
     readonly keyColumn: string,
     readonly columns: readonly string[],
     private readonly max = 200_000,
+    private readonly now: () => number = Date.now,
   ) {
     this.stage = `${table.replace(/\W/g, "_")}_stage`;
   }
 
+  private today(): number {
+    return Math.floor(this.now() / DAY_MS);
+  }
+
+  /** True when this process saw the key committed (inserted or confirmed) today. */
   has(key: string): boolean {
-    return this.known.has(key);
+    return this.known.get(key) === this.today();
   }
 
   /**
@@ -41,24 +52,29 @@ export class ContentDictionary {
     entries: ReadonlyMap<string, readonly CellValue[]>,
   ): Promise<string[]> {
     const fresh: CellValue[][] = [];
-    for (const [key, values] of entries) if (!this.known.has(key)) fresh.push([key, ...values]);
+    const today = this.today();
+    for (const [key, values] of entries) if (this.known.get(key) !== today) fresh.push([key, ...values]);
     if (fresh.length === 0) return [];
     const columns = [this.keyColumn, ...this.columns].join(", ");
     await client.query(
-      `CREATE TEMP TABLE IF NOT EXISTS ${this.stage} (LIKE ${this.table}) ON COMMIT DELETE ROWS`,
+      `CREATE TEMP TABLE IF NOT EXISTS ${this.stage} (LIKE ${this.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`,
     );
     await copyText(client, `${this.stage} (${columns})`, fresh);
-    // Sorted so concurrent writers take the key locks in one order (no deadlock).
+    // Sorted so concurrent writers take the key locks in one order (no deadlock). A key already stored is
+    // confirmed for today; the row lock also orders this against retention deleting the key.
     await client.query(
-      `INSERT INTO ${this.table} (${columns}) SELECT ${columns} FROM ${this.stage}
-        ORDER BY ${this.keyColumn} ON CONFLICT (${this.keyColumn}) DO NOTHING`,
+      `INSERT INTO ${this.table} AS d (${columns}, last_seen)
+       SELECT ${columns}, (now() AT TIME ZONE 'UTC')::date FROM ${this.stage} ORDER BY ${this.keyColumn}
+       ON CONFLICT (${this.keyColumn}) DO UPDATE SET last_seen = EXCLUDED.last_seen
+        WHERE d.last_seen < EXCLUDED.last_seen`,
     );
     return fresh.map((row) => row[0] as string);
   }
 
   remember(keys: readonly string[]): void {
     if (this.known.size + keys.length > this.max) this.known.clear();
-    for (const k of keys) this.known.add(k);
+    const today = this.today();
+    for (const k of keys) this.known.set(k, today);
   }
 }
 

@@ -19,6 +19,8 @@ export interface RetentionResult {
   dropped: string[];
   /** Idempotency rows of batches older than every plan's retention, deleted (a retry that late has no rows left to double). */
   batchesForgotten: number;
+  /** Endpoint identities and rollup dimension keys no remaining partition can refer to, deleted. */
+  dictionaryKeysPruned: number;
 }
 
 export async function applyRetention(
@@ -41,10 +43,35 @@ export async function applyRetention(
     partitions.forget(part.planId, part.dayStartMs);
     dropped.push(part.name);
   }
-  if (plans.length === 0) return { dropped, batchesForgotten: 0 };
+  if (plans.length === 0) return { dropped, batchesForgotten: 0, dictionaryKeysPruned: 0 };
   const longest = Math.max(...plans.map((p) => p.retentionDays));
   const forgotten = await pool.query(`DELETE FROM ${FLOW_SCHEMA}.batches WHERE received_at < $1`, [
     new Date(now.getTime() - (longest + 1) * DAY_MILLISECONDS),
   ]);
-  return { dropped, batchesForgotten: forgotten.rowCount ?? 0 };
+  return {
+    dropped,
+    batchesForgotten: forgotten.rowCount ?? 0,
+    dictionaryKeysPruned: await pruneDictionaries(pool, now),
+  };
+}
+
+/**
+ * Deletes dictionary keys (flows.endpoints, flows.rollup_dims) that no remaining day partition, of any
+ * plan, can refer to. A row of day D was written when its writer's day was D - 1 at the earliest (records
+ * are refused more than minutes ahead of the clock), and a writer confirms every key it uses on the day it
+ * uses it (dictionary.ts), so the keys of the oldest remaining day D were all confirmed on D - 1 or later.
+ * One more day of margin covers clocks of consoles and database that disagree around midnight.
+ */
+async function pruneDictionaries(pool: pg.Pool, now: Date): Promise<number> {
+  const oldest = (await listDayPartitions(pool))[0]?.dayStartMs ?? Number.POSITIVE_INFINITY;
+  const today = Math.floor(now.getTime() / DAY_MILLISECONDS) * DAY_MILLISECONDS;
+  const before = new Date(Math.min(oldest, today) - 2 * DAY_MILLISECONDS).toISOString().slice(0, 10);
+  let pruned = 0;
+  for (const table of ["endpoints", "rollup_dims"]) {
+    const result = await pool.query(`DELETE FROM ${FLOW_SCHEMA}.${table} WHERE last_seen < $1::date`, [
+      before,
+    ]);
+    pruned += result.rowCount ?? 0;
+  }
+  return pruned;
 }
