@@ -148,9 +148,9 @@ describe("FlowShipper", () => {
     expect(spool.size).toBe(1);
   });
 
-  it("drops a batch the console refuses as malformed (400) in both forms with a counted loss, and goes on", async () => {
-    const refused = { status: 400, body: { error: { code: "bad_request", message: "record 0: bytes" } } };
-    const server = await consoleScript([refused, refused]);
+  /** Ships a batch of 1 record, then one of 2, against a console answering `replies` first. */
+  async function shipTwoBatches(replies: Reply[]) {
+    const server = await consoleScript(replies);
     const spool = spoolIn();
     const logs: string[] = [];
     const shipper = new FlowShipper(spool, () => new AgentClient(server.url, "c".repeat(40)), {
@@ -161,31 +161,27 @@ describe("FlowShipper", () => {
     shipper.enqueue([sampleRecord()]);
     shipper.enqueue([sampleRecord(), sampleRecord()]);
     await shipper.flush(5_000);
+    return { server, spool, shipper, log: logs.join("\n") };
+  }
+
+  it("drops a batch the console refuses as malformed (400) in both forms with a counted loss, and goes on", async () => {
+    const refused = { status: 400, body: { error: { code: "bad_request", message: "record 0: bytes" } } };
+    const { spool, shipper, log } = await shipTwoBatches([refused, refused]);
     expect(spool.size).toBe(0);
     expect(spool.lost).toEqual({ batches: 1, records: 1 });
     expect(shipper.shipped.records).toBe(2);
-    expect(logs.join("\n")).toMatch(/refused batch .*record 0: bytes/);
+    expect(log).toMatch(/refused batch .*record 0: bytes/);
   });
 
   it("sends whole records, nothing lost, to a console older than the packed form (400 to packed)", async () => {
-    const server = await consoleScript([
+    const { server, spool, shipper, log } = await shipTwoBatches([
       { status: 400, body: { error: { code: "bad_request", message: "records: Required" } } },
     ]);
-    const spool = spoolIn();
-    const logs: string[] = [];
-    const shipper = new FlowShipper(spool, () => new AgentClient(server.url, "c".repeat(40)), {
-      log: (m) => logs.push(m),
-      onFailure: () => {},
-      onSuccess: () => {},
-    });
-    shipper.enqueue([sampleRecord()]);
-    shipper.enqueue([sampleRecord(), sampleRecord()]);
-    await shipper.flush(5_000);
     expect(server.received.map((r) => r.form)).toEqual(["packed", "records", "records"]);
     expect(server.received[0]?.batchId).toBe(server.received[1]?.batchId);
     expect(spool.lost).toEqual({ batches: 0, records: 0 });
     expect(shipper.shipped.records).toBe(3);
-    expect(logs.join("\n")).toMatch(/sending whole records from now on/);
+    expect(log).toMatch(/sending whole records from now on/);
   });
 
   it("posts a batch spooled as whole records (by an earlier version, or for NATS) packed, same id and records", async () => {
