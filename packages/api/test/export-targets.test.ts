@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type Server } from "node:net";
 import { createFlowStore } from "@kernflow/db";
-import { emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
+import { type FlowRecord, flowRecordWith } from "@kernflow/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConfigChange, onConfigChange } from "../src/agent/config-bus";
 import { ConsoleExporter } from "../src/export/console-exporter";
@@ -62,29 +62,15 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 5_000): P
 }
 
 function record(i: number): FlowRecord {
-  return {
+  return flowRecordWith({
     ts_start: "2026-11-26T01:00:00.000Z",
     ts_end: "2026-11-26T01:00:01.000Z",
     device: "edge-1",
-    vantage: "src",
-    interface: "eth0",
-    direction: "egress",
-    protocol: 6,
-    src_addr: "10.0.0.1",
-    dst_addr: "10.0.0.2",
     src_port: 1000 + i,
     dst_port: 443,
     bytes: 100,
-    packets: 1,
-    sample_rate: 1,
     tcp_flags: 2,
-    retransmits: 0,
-    rtt_us: null,
-    app_latency_ms: null,
-    src: emptyEndpoint(),
-    dst: emptyEndpoint(),
-    cluster_id: null,
-  };
+  });
 }
 
 describe("export targets over REST", () => {

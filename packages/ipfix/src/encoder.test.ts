@@ -1,33 +1,20 @@
-import { emptyEndpoint, type FlowRecord, writeIpv6 } from "@kernflow/protocol";
+import { emptyEndpoint, type FlowRecord, flowRecordWith, writeIpv6 } from "@kernflow/protocol";
 import { describe, expect, it } from "vitest";
 import { IpfixEncoder } from "./encoder";
 import { IPV4_TEMPLATE_ID, IPV6_TEMPLATE_ID } from "./templates";
 
 function record(overrides: Partial<FlowRecord> = {}): FlowRecord {
-  return {
+  return flowRecordWith({
     ts_start: "2026-11-26T01:00:00.123Z",
     ts_end: "2026-11-26T01:00:09.456Z",
     device: "host-a",
-    vantage: "src",
-    interface: "eth0",
-    direction: "egress",
-    protocol: 6,
-    src_addr: "10.0.0.1",
-    dst_addr: "10.0.0.2",
     src_port: 40000,
     dst_port: 443,
     bytes: 1000,
     packets: 10,
-    sample_rate: 1,
     tcp_flags: 0x1b,
-    retransmits: 0,
-    rtt_us: null,
-    app_latency_ms: null,
-    src: emptyEndpoint(),
-    dst: emptyEndpoint(),
-    cluster_id: null,
     ...overrides,
-  };
+  });
 }
 
 /** The sets of one message: [set id, body length] pairs, walking the set headers as a collector does. */

@@ -1,33 +1,20 @@
 import { createSocket } from "node:dgram";
 import { createServer, type Server, type Socket } from "node:net";
-import { emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
+import { emptyEndpoint, type FlowRecord, flowRecordWith } from "@kernflow/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { IpfixExporter } from "./exporter";
 
 function record(i: number): FlowRecord {
-  return {
+  return flowRecordWith({
     ts_start: "2026-11-26T01:00:00.000Z",
     ts_end: "2026-11-26T01:00:01.000Z",
     device: "edge-1",
-    vantage: "src",
-    interface: "eth0",
-    direction: "egress",
     protocol: 17,
-    src_addr: "10.0.0.1",
-    dst_addr: "10.0.0.2",
     src_port: i % 65536,
     dst_port: 53,
     bytes: 80,
-    packets: 1,
-    sample_rate: 1,
-    tcp_flags: 0,
-    retransmits: 0,
-    rtt_us: null,
-    app_latency_ms: null,
     src: { ...emptyEndpoint(), process_name: "resolver" },
-    dst: emptyEndpoint(),
-    cluster_id: null,
-  };
+  });
 }
 
 /** Set ids of a message and its sequence number, as a collector reads them. */

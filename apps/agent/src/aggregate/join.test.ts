@@ -1,4 +1,4 @@
-import { emptyEndpoint, type FlowRecord } from "@kernflow/protocol";
+import { emptyEndpoint, type FlowRecord, flowRecordWith } from "@kernflow/protocol";
 import { describe, expect, it } from "vitest";
 import { FlowJoiner, type JoinOutcome } from "./join";
 
@@ -8,30 +8,19 @@ function record(vantage: "src" | "dst", overrides: Partial<FlowRecord> = {}): Fl
   // Each side knows only its own end's process.
   if (vantage === "src") Object.assign(src, { pid: 11, process_name: "client", container_id: "c1" });
   else Object.assign(dst, { pid: 22, process_name: "server", container_id: "c2" });
-  return {
+  return flowRecordWith({
     ts_start: "2026-01-01T00:00:00.000Z",
     ts_end: "2026-01-01T00:00:10.000Z",
     device: vantage === "src" ? "node-a" : "node-b",
     vantage,
-    interface: "eth0",
     direction: vantage === "src" ? "egress" : "ingress",
-    protocol: 6,
-    src_addr: "10.0.0.1",
-    dst_addr: "10.0.0.2",
     src_port: 40000,
     dst_port: 80,
     bytes: 100,
-    packets: 1,
-    sample_rate: 1,
-    tcp_flags: 0,
-    retransmits: 0,
-    rtt_us: null,
-    app_latency_ms: null,
     src,
     dst,
-    cluster_id: null,
     ...overrides,
-  };
+  });
 }
 
 function harness(windowMs = 1_000, maxEntries = 100) {
