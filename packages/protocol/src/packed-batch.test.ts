@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { emptyEndpoint, type FlowRecord, flowRecordSchema, flowRecordWith } from "./flow-record";
-import { packedFlowBatchSchema, packedIndex, packFlowBatch, unpackRecords } from "./packed-batch";
+import {
+  endpointIdentityKey,
+  endpointIdentitySchema,
+  packedFlowBatchSchema,
+  packedIndex,
+  packFlowBatch,
+  unpackRecords,
+} from "./packed-batch";
 
 function record(i: number, pod: string): FlowRecord {
   return flowRecordWith({
@@ -39,6 +46,14 @@ describe("packed flow batches", () => {
     const back = unpackRecords(packed);
     expect(back).toEqual(records);
     for (const r of back) expect(flowRecordSchema.safeParse(r).success).toBe(true);
+  });
+
+  it("keys an endpoint identity by its fields but the pid, in schema order", () => {
+    const e = records[3]?.src as FlowRecord["src"];
+    const fields = Object.keys(endpointIdentitySchema.shape) as (keyof typeof endpointIdentitySchema.shape)[];
+    expect(endpointIdentityKey(e)).toBe(JSON.stringify(fields.map((f) => e[f])));
+    const [one, two] = [{ ...e, pid: 1 }, { ...e, pid: 2 }];
+    expect(endpointIdentityKey(one)).toBe(endpointIdentityKey(two));
   });
 
   it("refuses endpoint indexes out of range, another field layout and reversed times, naming the place", () => {

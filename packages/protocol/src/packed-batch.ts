@@ -155,8 +155,11 @@ export function isPackedBatchShape(raw: unknown): boolean {
   return typeof raw === "object" && raw !== null && !Array.isArray(raw) && "fields" in raw;
 }
 
-/** The identity key of an endpoint: its fields except pid, in schema order. */
-function identityKey(e: Endpoint): string {
+/**
+ * The identity key of an endpoint: the JSON array of its fields except pid, in schema order. Packing
+ * dedupes by it, and the flow store hashes it into the endpoint's key in flows.endpoints.
+ */
+export function endpointIdentityKey(e: EndpointIdentity): string {
   return JSON.stringify([
     e.process_name,
     e.process_cmdline,
@@ -182,7 +185,7 @@ export function packFlowBatch(batchId: string, records: readonly FlowRecord[]): 
   const indexes = new Map<string, number>();
   const endpoints: EndpointIdentity[] = [];
   const ref = (e: Endpoint): number => {
-    const key = identityKey(e);
+    const key = endpointIdentityKey(e);
     let i = indexes.get(key);
     if (i === undefined) {
       i = endpoints.length;

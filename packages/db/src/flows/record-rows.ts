@@ -4,6 +4,7 @@
 // only fixed-width writes and the rollup grouping remain.
 import {
   type EndpointIdentity,
+  endpointIdentityKey,
   type PackedFlowBatch,
   packedRecordFields,
   parseRecordTimeMicros,
@@ -22,9 +23,9 @@ if (packedRecordFields.join(" ") !== expectedFields) {
   throw new Error("packedRecordFields changed: update the positions read in record-rows.ts and rollup.ts");
 }
 
-/** The key of an endpoint identity: md5 of its values' JSON array in flows.endpoints' column order. */
+/** The key of an endpoint identity in flows.endpoints: md5 of its identity key (the protocol's). */
 export function endpointKeyBytes(e: EndpointIdentity): Buffer {
-  return contentKeyBytes(JSON.stringify(endpointIdentityColumns.map((c) => e[c])));
+  return contentKeyBytes(endpointIdentityKey(e));
 }
 
 export interface BatchRows {
