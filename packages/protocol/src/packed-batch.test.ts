@@ -52,7 +52,10 @@ describe("packed flow batches", () => {
     const e = records[3]?.src as FlowRecord["src"];
     const fields = Object.keys(endpointIdentitySchema.shape) as (keyof typeof endpointIdentitySchema.shape)[];
     expect(endpointIdentityKey(e)).toBe(JSON.stringify(fields.map((f) => e[f])));
-    const [one, two] = [{ ...e, pid: 1 }, { ...e, pid: 2 }];
+    const [one, two] = [
+      { ...e, pid: 1 },
+      { ...e, pid: 2 },
+    ];
     expect(endpointIdentityKey(one)).toBe(endpointIdentityKey(two));
   });
 
