@@ -11,7 +11,7 @@ import {
   parseFlowBatchJson,
 } from "./flow-batch-check";
 import { emptyEndpoint, type FlowRecord, flowRecordWith } from "./flow-record";
-import { packedRecordFields, packFlowBatch } from "./packed-batch";
+import { packFlowBatch } from "./packed-batch";
 
 const id = "3f0c9a52-8e1d-4b7a-9c2e-5d4f6a7b8c9d";
 
@@ -58,8 +58,7 @@ describe("flow batch body reader", () => {
     expect(checkedFlowRecords(checkFlowBatchJson(body))).toEqual([odd]);
   });
 
-  it("names the record and field of a bad packed value, the endpoint of a bad identity", () => {
-    const at = (field: string) => packedRecordFields.indexOf(field as never);
+  it("names the record and field of a bad column value, the endpoint or context of a bad entry", () => {
     const bad = (edit: (b: ReturnType<typeof packFlowBatch>) => void) => {
       const b = wire(packFlowBatch(id, records)) as ReturnType<typeof packFlowBatch>;
       edit(b);
@@ -67,14 +66,19 @@ describe("flow batch body reader", () => {
     };
     expect(
       bad((b) => {
-        (b.records[4] as unknown[])[at("dst_addr")] = "10.0.0.300";
+        b.columns.dst_addr[4] = "10.0.0.300";
       }),
     ).toThrow(/^batch rejected: record 4: dst_addr: /);
     expect(
       bad((b) => {
-        (b.records[1] as unknown[])[at("src")] = 99;
+        b.columns.src[1] = 99;
       }),
-    ).toThrow(/^batch rejected: record 1: src: src refers to endpoint 99, but the batch has \d+$/);
+    ).toThrow(/^batch rejected: record 1: src: refers to endpoint 99, but the batch has \d+$/);
+    expect(
+      bad((b) => {
+        b.columns.context[2] = 5;
+      }),
+    ).toThrow(/^batch rejected: record 2: context: refers to context 5, but the batch has 1$/);
     expect(
       bad((b) => {
         (b.endpoints[0] as Record<string, unknown>).process_name = 7;
@@ -82,14 +86,26 @@ describe("flow batch body reader", () => {
     ).toThrow(/^batch rejected: endpoint 0: process_name: /);
     expect(
       bad((b) => {
-        b.fields = [...b.fields].reverse();
+        (b.contexts[0] as Record<string, unknown>).device = "";
       }),
-    ).toThrow(/^batch rejected: fields: must be exactly \[ts_start, /);
+    ).toThrow(/^batch rejected: context 0: device: /);
     expect(
       bad((b) => {
-        (b.records[0] as unknown[]).push(1);
+        b.columns.bytes.pop();
+      }),
+    ).toThrow(/^batch rejected: columns\.bytes: has 5 values, but ts_start has 6/);
+    expect(
+      bad((b) => {
+        (b.columns as Record<string, unknown>).extra = [];
       }),
     ).toThrow(FlowBatchRejection);
+  });
+
+  it("refuses the row layout of earlier agents, saying what to send instead", () => {
+    const rows = { batch_id: id, fields: ["ts_start"], endpoints: [], records: [["2026-11-26T06:00:00Z"]] };
+    expect(() => parseFlowBatchJson(rows)).toThrow(
+      /no longer read; send the column layout .* or whole records/,
+    );
   });
 
   it("names the record and field of a bad whole record", () => {

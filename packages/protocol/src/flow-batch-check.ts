@@ -13,12 +13,14 @@ import { type FlowBatch, flowBatchSchema } from "./agent-protocol";
 import { type FlowRecord, flowRecordSchema, INT32_MAX } from "./flow-record";
 import {
   endpointIdentitySchema,
+  flowContextSchema,
   isPackedBatchShape,
+  isRowPackedBatchShape,
   MAX_BATCH_ENDPOINTS,
   MAX_BATCH_RECORDS,
   type PackedFlowBatch,
+  packedColumnNames,
   packedFlowBatchSchema,
-  packedRecordFields,
   packFlowBatch,
   unpackRecords,
 } from "./packed-batch";
@@ -40,13 +42,18 @@ export function checkFlowBatchJson(raw: unknown): CheckedFlowBatch {
     if (isCertainlyValidPackedBatch(raw)) return { form: "packed", batch: raw };
     const parsed = packedFlowBatchSchema.safeParse(raw);
     if (parsed.success) return { form: "packed", batch: parsed.data };
-    throw rejection(parsed.error.issues[0], (at) => packedRecordFields[at as number] ?? String(at));
+    throw rejection(parsed.error.issues[0]);
   }
+  if (isRowPackedBatchShape(raw)) throw new FlowBatchRejection(rowLayoutMessage);
   if (isCertainlyValidBatch(raw)) return { form: "records", batch: raw };
   const parsed = flowBatchSchema.safeParse(raw);
   if (parsed.success) return { form: "records", batch: parsed.data };
-  throw rejection(parsed.error.issues[0], String);
+  throw rejection(parsed.error.issues[0]);
 }
+
+/** Said to agents of the version that packed batches by row: they resend as whole records on a 400. */
+export const rowLayoutMessage =
+  "batch rejected: packed batches by row (`fields` and `records`) are no longer read; send the column layout (`contexts` and `columns`) or whole records (`records`)";
 
 /** Checks a parsed body of either form and returns it packed (whole records are packed here). */
 export function parseFlowBatchJson(raw: unknown): PackedFlowBatch {
@@ -66,17 +73,25 @@ interface Issue {
   message: string;
 }
 
-/** Words a schema issue: `record 3: src_port: …` (a packed record's position mapped to its field name). */
-function rejection(issue: Issue | undefined, fieldAt: (at: PropertyKey) => string): FlowBatchRejection {
+/**
+ * Words a schema issue by the record it concerns: `record 3: src_port: …` (whole records, and a column value
+ * of a packed batch), `endpoint 2: node: …`, `context 1: device: …`.
+ */
+function rejection(issue: Issue | undefined): FlowBatchRejection {
   if (!issue) return new FlowBatchRejection("batch rejected: flow batch is invalid");
-  const [head, index, first, ...rest] = issue.path;
-  if ((head === "records" || head === "endpoints") && typeof index === "number") {
-    const what = head === "records" ? "record" : "endpoint";
-    const name = head === "records" ? fieldAt(first as PropertyKey) : String(first);
-    const field = first === undefined ? "" : `${[name, ...rest.map(String)].join(".")}: `;
-    return new FlowBatchRejection(`batch rejected: ${what} ${index}: ${field}${issue.message}`);
+  const say = (what: string, index: PropertyKey, field: PropertyKey[]) =>
+    new FlowBatchRejection(
+      `batch rejected: ${what} ${String(index)}: ${field.length > 0 ? `${field.map(String).join(".")}: ` : ""}${issue.message}`,
+    );
+  const [head, a, b, ...rest] = issue.path;
+  if (head === "columns" && typeof b === "number") return say("record", b, [a as PropertyKey, ...rest]);
+  const tables: Record<string, string> = { records: "record", endpoints: "endpoint", contexts: "context" };
+  if (typeof head === "string" && tables[head] && typeof a === "number") {
+    return say(tables[head] as string, a, b === undefined ? [] : [b, ...rest]);
   }
-  return new FlowBatchRejection(`batch rejected: ${issue.path.join(".") || "(body)"}: ${issue.message}`);
+  return new FlowBatchRejection(
+    `batch rejected: ${issue.path.map(String).join(".") || "(body)"}: ${issue.message}`,
+  );
 }
 
 const recordShape = flowRecordSchema.shape;
@@ -216,57 +231,81 @@ export function isCertainlyValidBatch(raw: unknown): raw is FlowBatch {
   return true;
 }
 
-/** A packed record's values, position by position (packedRecordFields); src/dst index below `endpoints`. */
-function isPackedRecord(x: unknown, endpoints: number): boolean {
-  if (!Array.isArray(x) || x.length !== packedRecordFields.length) return false;
-  const device = x[2];
-  const iface = x[4];
-  const latency = x[17];
+const contextKeys = new Set(Object.keys(flowContextSchema.shape));
+function isContext(c: unknown): boolean {
+  if (!isPlainObject(c) || !hasExactKeys(c, contextKeys)) return false;
   return (
-    isTimeRange(x[0], x[1]) &&
-    typeof device === "string" &&
-    device.length > 0 &&
-    (x[3] === "src" || x[3] === "dst") &&
-    typeof iface === "string" &&
-    iface.length > 0 &&
-    (x[5] === "ingress" || x[5] === "egress") &&
-    intIn(x[6], 0, 255) &&
-    isAddress(x[7]) &&
-    isAddress(x[8]) &&
-    intIn(x[9], 0, 65535) &&
-    intIn(x[10], 0, 65535) &&
-    intIn(x[11], 0, MAX_SAFE) &&
-    intIn(x[12], 0, MAX_SAFE) &&
-    intIn(x[13], 1, INT32_MAX) &&
-    intIn(x[14], 0, 0xfff) &&
-    intIn(x[15], 0, MAX_SAFE) &&
-    (x[16] === null || intIn(x[16], 0, MAX_SAFE)) &&
-    (latency === null || (Number.isFinite(latency) && latency >= 0)) &&
-    nullableString(x[18]) &&
-    isPid(x[19]) &&
-    intIn(x[20], 0, endpoints - 1) &&
-    isPid(x[21]) &&
-    intIn(x[22], 0, endpoints - 1)
+    typeof c.device === "string" &&
+    c.device.length > 0 &&
+    typeof c.interface === "string" &&
+    c.interface.length > 0 &&
+    (c.vantage === "src" || c.vantage === "dst") &&
+    (c.direction === "ingress" || c.direction === "egress") &&
+    intIn(c.protocol, 0, 255) &&
+    nullableString(c.cluster_id)
   );
 }
 
-const packedBatchKeys = new Set(["batch_id", "fields", "endpoints", "records"]);
+/** Every value of a column passes `ok`. */
+function all(column: readonly unknown[], ok: (v: unknown) => boolean): boolean {
+  for (let i = 0; i < column.length; i++) if (!ok(column[i])) return false;
+  return true;
+}
+const safeCounter = (v: unknown) => intIn(v, 0, MAX_SAFE);
+const isPort = (v: unknown) => intIn(v, 0, 65535);
+const isLatency = (v: unknown) => v === null || (Number.isFinite(v) && (v as number) >= 0);
+
+/** The columns of a packed batch: all of one length, each value as its field's schema takes it. */
+function isPackedColumns(columns: unknown, contexts: number, endpoints: number): boolean {
+  if (!isPlainObject(columns) || !hasExactKeys(columns, columnKeys)) return false;
+  const c = columns as Record<(typeof packedColumnNames)[number], unknown>;
+  const n = Array.isArray(c.ts_start) ? c.ts_start.length : -1;
+  if (n < 0 || n > MAX_BATCH_RECORDS) return false;
+  for (const name of packedColumnNames) {
+    const column = c[name];
+    if (!Array.isArray(column) || column.length !== n) return false;
+  }
+  const starts = c.ts_start as unknown[];
+  const ends = c.ts_end as unknown[];
+  for (let i = 0; i < n; i++) if (!isTimeRange(starts[i], ends[i])) return false;
+  const below = (limit: number) => (v: unknown) => intIn(v, 0, limit - 1);
+  const col = (name: (typeof packedColumnNames)[number]) => c[name] as unknown[];
+  return (
+    all(col("context"), below(contexts)) &&
+    all(col("src_addr"), isAddress) &&
+    all(col("dst_addr"), isAddress) &&
+    all(col("src_port"), isPort) &&
+    all(col("dst_port"), isPort) &&
+    all(col("bytes"), safeCounter) &&
+    all(col("packets"), safeCounter) &&
+    all(col("sample_rate"), (v) => intIn(v, 1, INT32_MAX)) &&
+    all(col("tcp_flags"), (v) => intIn(v, 0, 0xfff)) &&
+    all(col("retransmits"), safeCounter) &&
+    all(col("rtt_us"), (v) => v === null || safeCounter(v)) &&
+    all(col("app_latency_ms"), isLatency) &&
+    all(col("src_pid"), isPid) &&
+    all(col("src"), below(endpoints)) &&
+    all(col("dst_pid"), isPid) &&
+    all(col("dst"), below(endpoints))
+  );
+}
+const columnKeys = new Set<string>(packedColumnNames);
+
+const packedBatchKeys = new Set(["batch_id", "endpoints", "contexts", "columns"]);
 /**
  * Fast check of a packed batch: true only for input packedFlowBatchSchema accepts unchanged. Each endpoint
- * is checked once; per record only typeof and range checks, the canonical time form and the IPv4 pattern.
+ * and context is checked once; per value only typeof and range checks, the canonical time form and the IPv4
+ * pattern, a column at a time.
  */
 export function isCertainlyValidPackedBatch(raw: unknown): raw is PackedFlowBatch {
   if (!isPlainObject(raw) || !hasExactKeys(raw, packedBatchKeys)) return false;
-  const { fields, endpoints, records } = raw;
-  if (!Array.isArray(fields) || fields.length !== packedRecordFields.length) return false;
-  for (let i = 0; i < fields.length; i++) if (fields[i] !== packedRecordFields[i]) return false;
+  const { endpoints, contexts } = raw;
   if (!Array.isArray(endpoints) || endpoints.length > MAX_BATCH_ENDPOINTS) return false;
-  if (!Array.isArray(records) || records.length > MAX_BATCH_RECORDS) return false;
+  if (!Array.isArray(contexts) || contexts.length > MAX_BATCH_RECORDS) return false;
   if (!batchIdSchema.safeParse(raw.batch_id).success) return false;
   for (const e of endpoints) {
     if (!isPlainObject(e) || !hasExactKeys(e, identityKeys) || !isEndpointIdentityFields(e)) return false;
   }
-  const n = endpoints.length;
-  for (const x of records) if (!isPackedRecord(x, n)) return false;
-  return true;
+  for (const c of contexts) if (!isContext(c)) return false;
+  return isPackedColumns(raw.columns, contexts.length, endpoints.length);
 }

@@ -4,7 +4,7 @@ import {
   endpointIdentityKey,
   endpointIdentitySchema,
   packedFlowBatchSchema,
-  packedIndex,
+  packedRecordCount,
   packFlowBatch,
   unpackRecords,
 } from "./packed-batch";
@@ -38,10 +38,13 @@ describe("packed flow batches", () => {
   const records = Array.from({ length: 20 }, (_, i) => record(i, i < 10 ? "a" : "b"));
   const id = "8d1c2a47-5b1e-4a53-9d0e-7f3b2c1a0e99";
 
-  it("writes each endpoint identity once, keeps pids on the records, and unpacks to the same records", () => {
+  it("writes each endpoint identity and context once, keeps pids on the records, and unpacks to the same records", () => {
     const packed = packFlowBatch(id, records);
     expect(packed.endpoints).toHaveLength(3); // pod a, pod b, the empty destination
-    expect(packed.records[3]?.[packedIndex.src_pid]).toBe(103);
+    expect(packed.contexts).toHaveLength(2); // src/egress and dst/ingress of node-1 eth0
+    expect(packedRecordCount(packed)).toBe(20);
+    expect(packed.columns.src_pid[3]).toBe(103);
+    expect(packed.columns.context.slice(0, 4)).toEqual([0, 1, 0, 1]);
     expect(packedFlowBatchSchema.parse(JSON.parse(JSON.stringify(packed)))).toEqual(packed);
     const back = unpackRecords(packed);
     expect(back).toEqual(records);
@@ -59,20 +62,21 @@ describe("packed flow batches", () => {
     expect(endpointIdentityKey(one)).toBe(endpointIdentityKey(two));
   });
 
-  it("refuses endpoint indexes out of range, another field layout and reversed times, naming the place", () => {
+  it("refuses indexes out of range, columns of another length and reversed times, naming the place", () => {
     const packed = packFlowBatch(id, records);
     const bad = structuredClone(packed);
-    (bad.records[4] as unknown[])[packedIndex.dst] = 9;
+    bad.columns.dst[4] = 9;
     const a = packedFlowBatchSchema.safeParse(bad);
     expect(a.success).toBe(false);
-    expect(a.error?.issues[0]?.path).toEqual(["records", 4, packedIndex.dst]);
+    expect(a.error?.issues[0]?.path).toEqual(["columns", "dst", 4]);
     expect(a.error?.issues[0]?.message).toMatch(/refers to endpoint 9, but the batch has 3/);
 
-    const layout = { ...structuredClone(packed), fields: [...packed.fields].reverse() };
-    expect(packedFlowBatchSchema.safeParse(layout).error?.issues[0]?.path).toEqual(["fields"]);
+    const short = structuredClone(packed);
+    short.columns.rtt_us.pop();
+    expect(packedFlowBatchSchema.safeParse(short).error?.issues[0]?.path).toEqual(["columns", "rtt_us"]);
 
     const reversed = structuredClone(packed);
-    (reversed.records[0] as unknown[])[1] = "2026-11-26T05:00:00Z";
+    reversed.columns.ts_end[0] = "2026-11-26T05:00:00Z";
     expect(packedFlowBatchSchema.safeParse(reversed).error?.issues[0]?.message).toMatch(
       /ts_end must not be before/,
     );
