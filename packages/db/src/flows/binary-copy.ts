@@ -32,9 +32,13 @@ export class BinaryCopyRows {
   private buf: Buffer;
   private at = 0;
 
-  constructor(private readonly chunkBytes = CHUNK_BYTES) {
+  /** `header`: false for {@link encodedValues}, a few values and not a whole COPY. */
+  constructor(
+    private readonly chunkBytes = CHUNK_BYTES,
+    header = true,
+  ) {
     this.buf = Buffer.allocUnsafe(chunkBytes);
-    this.at = HEADER.copy(this.buf, 0);
+    this.at = header ? HEADER.copy(this.buf, 0) : 0;
   }
 
   reserve(bytes: number): void {
@@ -175,6 +179,23 @@ export class BinaryCopyRows {
     else this.text(value);
   }
 
+  /** Copies values encoded once by {@link encodedValues} (fields that repeat across rows). */
+  encoded(bytes: Uint8Array): void {
+    const buf = this.buf;
+    const at = this.at;
+    const n = bytes.length;
+    // A few dozen bytes: a loop beats TypedArray.set's call overhead.
+    if (n <= 64) for (let i = 0; i < n; i++) buf[at + i] = bytes[i] as number;
+    else buf.set(bytes, at);
+    this.at = at + n;
+  }
+
+  /** What was written, when it all fit the first chunk (values of {@link encodedValues}). */
+  written(): Buffer {
+    if (this.chunks.length > 0) throw new Error("written() of rows that outgrew their first chunk");
+    return this.buf.subarray(0, this.at);
+  }
+
   /** Ends the COPY data (the trailer) and returns its chunks. The object must not be written after. */
   finish(): Buffer[] {
     this.reserve(2);
@@ -182,6 +203,17 @@ export class BinaryCopyRows {
     this.chunks.push(this.buf.subarray(0, this.at));
     return this.chunks;
   }
+}
+
+/**
+ * Values written by `write` as binary COPY fields (no header, no row start), to be copied into rows with
+ * {@link BinaryCopyRows.encoded}. `maxBytes` bounds what `write` writes.
+ */
+export function encodedValues(maxBytes: number, write: (rows: BinaryCopyRows) => void): Buffer {
+  const rows = new BinaryCopyRows(maxBytes, false);
+  rows.reserve(maxBytes);
+  write(rows);
+  return rows.written();
 }
 
 /** COPYs binary rows (from {@link BinaryCopyRows.finish}) into `target` ("table (columns)"). */

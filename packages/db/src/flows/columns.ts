@@ -2,7 +2,7 @@
 // view the queries read) and the rollups. Column names of the view equal the query's dimension ids, so a
 // dimension is a column and nothing needs translating.
 import type { Endpoint, FlowDimension } from "@kernflow/protocol";
-import { endpointSchema, flowDimensions, packedRecordFields } from "@kernflow/protocol";
+import { endpointSchema, flowDimensions } from "@kernflow/protocol";
 
 /** Endpoint fields stored per side, in the protocol's order (labels are jsonb; the rest are scalars). */
 const endpointColumns = Object.keys(endpointSchema.shape) as (keyof Endpoint)[];
@@ -14,14 +14,35 @@ export const endpointIdentityColumns = endpointColumns.filter((c) => c !== "pid"
 >[];
 
 /**
- * Every column of flows.records, in the order the writer sends them: plan and device, then the packed
- * record's fields in their order (so a packed record maps onto a row position by position), its endpoint
- * indexes standing for the keys of the endpoints' identities in flows.endpoints.
+ * Every column of flows.records, in the order the writer sends them (record-rows.ts): plan and device, the
+ * record's own fields, and per side the pid and the key of the endpoint's identity in flows.endpoints.
  */
 export const recordColumns = [
   "plan_id",
   "device_id",
-  ...packedRecordFields.map((f) => (f === "src" || f === "dst" ? `${f}_endpoint` : f)),
+  "ts_start",
+  "ts_end",
+  "device",
+  "vantage",
+  "interface",
+  "direction",
+  "protocol",
+  "src_addr",
+  "dst_addr",
+  "src_port",
+  "dst_port",
+  "bytes",
+  "packets",
+  "sample_rate",
+  "tcp_flags",
+  "retransmits",
+  "rtt_us",
+  "app_latency_ms",
+  "cluster_id",
+  "src_pid",
+  "src_endpoint",
+  "dst_pid",
+  "dst_endpoint",
 ] as const;
 
 /**

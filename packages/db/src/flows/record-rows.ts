@@ -1,26 +1,27 @@
 // A packed batch (packages/protocol packed-batch.ts) as the binary COPY rows of flows.records, its
-// endpoints as flows.endpoints entries and its rollup sums. Everything that depends on an endpoint alone
-// (its key, key bytes, dictionary row, rollup part) is done once per endpoint of the batch; per record
-// only fixed-width writes and the rollup grouping remain.
+// endpoints as flows.endpoints entries and its rollup sums. Everything that depends on an endpoint or a
+// record context alone (its key, dictionary row, encoded values, rollup part) is done once per batch; per
+// record only fixed-width writes, the addresses and the rollup sums remain.
 import {
   type EndpointIdentity,
   endpointIdentityKey,
+  type FlowContext,
+  flowContextKey,
   type PackedFlowBatch,
-  packedRecordFields,
+  packedRecordCount,
   parseRecordTimeMicros,
 } from "@kernflow/protocol";
-import { BinaryCopyRows, uuidBytes } from "./binary-copy";
+import { BinaryCopyRows, encodedValues, uuidBytes } from "./binary-copy";
 import { endpointIdentityColumns, recordColumns } from "./columns";
 import { type CellValue, contentKeyBytes, uuidText } from "./dictionary";
 import { dayStart } from "./partitions";
-import { type EndpointRollupPart, EndpointRollupParts, RollupSums } from "./rollup";
+import { EndpointRollupParts, RollupSums } from "./rollup";
 
-// The positions this file and rollup.ts read packed records at (literal indexes keep the tuple's types);
-// flows.records' columns follow the same order (columns.ts derives them from packedRecordFields).
-const expectedFields =
-  "ts_start ts_end device vantage interface direction protocol src_addr dst_addr src_port dst_port bytes packets sample_rate tcp_flags retransmits rtt_us app_latency_ms cluster_id src_pid src dst_pid dst";
-if (packedRecordFields.join(" ") !== expectedFields) {
-  throw new Error("packedRecordFields changed: update the positions read in record-rows.ts and rollup.ts");
+// The order the rows' values are written in below; recordColumns (the COPY's column list) must match it.
+const expectedColumns =
+  "plan_id device_id ts_start ts_end device vantage interface direction protocol src_addr dst_addr src_port dst_port bytes packets sample_rate tcp_flags retransmits rtt_us app_latency_ms cluster_id src_pid src_endpoint dst_pid dst_endpoint";
+if (recordColumns.join(" ") !== expectedColumns) {
+  throw new Error("recordColumns changed: update the order values are written in record-rows.ts");
 }
 
 /** The key of an endpoint identity in flows.endpoints: md5 of its identity key (the protocol's). */
@@ -38,19 +39,57 @@ export interface BatchRows {
   days: Set<number>;
 }
 
-/** Upper bound of a record's bytes besides its variable text (25 fields: 2 + 25 × 4 + values ≤ 300). */
+/** A record context's values, encoded once: device … protocol (one run of columns) and cluster_id. */
+interface EncodedContext {
+  head: Buffer;
+  cluster: Buffer;
+  /** Index of its rollup values (contexts with equal values share one). */
+  own: number;
+}
+
+/** Upper bound of a record's bytes besides its contexts' values (25 fields: 2 + 25 × 4 + values ≤ 300). */
 const FIXED_ROW_BYTES = 320;
+
+function encodeContexts(contexts: readonly FlowContext[]): {
+  encoded: EncodedContext[];
+  owns: CellValue[][];
+} {
+  const ownIndex = new Map<string, number>();
+  const owns: CellValue[][] = [];
+  const encoded = contexts.map((c) => {
+    const key = flowContextKey(c);
+    let own = ownIndex.get(key);
+    if (own === undefined) {
+      own = owns.length;
+      owns.push([c.device, c.vantage, c.interface, c.direction, c.protocol, c.cluster_id]);
+      ownIndex.set(key, own);
+    }
+    const textBytes = 64 + 3 * (c.device.length + c.interface.length + (c.cluster_id?.length ?? 0));
+    return {
+      head: encodedValues(textBytes, (rows) => {
+        rows.text(c.device);
+        rows.text(c.vantage);
+        rows.text(c.interface);
+        rows.text(c.direction);
+        rows.int16(c.protocol);
+      }),
+      cluster: encodedValues(textBytes, (rows) => rows.textOrNull(c.cluster_id)),
+      own,
+    };
+  });
+  return { encoded, owns };
+}
 
 /** Encodes a batch of records of one device and plan. The batch must be valid (packedFlowBatchSchema). */
 export function encodeBatch(
   planId: string,
   deviceId: string,
-  batch: Pick<PackedFlowBatch, "endpoints" | "records">,
+  batch: Pick<PackedFlowBatch, "endpoints" | "contexts" | "columns">,
 ): BatchRows {
   const endpoints = new Map<string, CellValue[]>();
   const parts = new EndpointRollupParts();
   const keys: Buffer[] = [];
-  const rollupParts = batch.endpoints.map((e) => {
+  const endpointParts = batch.endpoints.map((e) => {
     const key = endpointKeyBytes(e);
     keys.push(key);
     endpoints.set(
@@ -60,28 +99,37 @@ export function encodeBatch(
         return v !== null && typeof v === "object" ? JSON.stringify(v) : v;
       }),
     );
-    return parts.partOf(e);
+    return parts.indexOf(e);
   });
+  const { encoded: contexts, owns } = encodeContexts(batch.contexts);
+  const contextBytes = Math.max(0, ...contexts.map((c) => c.head.length + c.cluster.length));
 
-  const plan = uuidBytes(planId);
-  const device = uuidBytes(deviceId);
+  // plan_id and device_id: the same two fields starting every row.
+  const prefix = encodedValues(64, (rows) => {
+    rows.uuid(uuidBytes(planId));
+    rows.uuid(uuidBytes(deviceId));
+  });
   const rows = new BinaryCopyRows();
-  const rollup = new RollupSums(Math.max(1, parts.size));
+  const rollup = new RollupSums(owns, parts.values);
   const days = new Set<number>();
   let lastDay = Number.NaN;
   const fields = recordColumns.length;
-  // Records of one agent interval share their times: each distinct text is parsed once in a run.
+  const c = batch.columns;
+  const n = packedRecordCount(batch);
+  // Records of one agent interval often share their times: each distinct text is parsed once in a run.
   let startText = "";
   let tsStart = 0;
   let endText = "";
   let tsEnd = 0;
-  for (const x of batch.records) {
-    if (x[0] !== startText) {
-      startText = x[0];
+  for (let i = 0; i < n; i++) {
+    const startAt = c.ts_start[i] as string;
+    if (startAt !== startText) {
+      startText = startAt;
       tsStart = parseRecordTimeMicros(startText);
     }
-    if (x[1] !== endText) {
-      endText = x[1];
+    const endAt = c.ts_end[i] as string;
+    if (endAt !== endText) {
+      endText = endAt;
       tsEnd = parseRecordTimeMicros(endText);
     }
     const minuteMs = Math.floor(tsStart / 60_000_000) * 60_000;
@@ -90,41 +138,43 @@ export function encodeBatch(
       days.add(day);
       lastDay = day;
     }
-    const cluster = x[18];
-    rows.reserve(
-      FIXED_ROW_BYTES + 3 * (x[2].length + x[3].length + x[4].length + x[5].length + (cluster?.length ?? 0)),
-    );
+    const context = contexts[c.context[i] as number] as EncodedContext;
+    const src = c.src[i] as number;
+    const dst = c.dst[i] as number;
+    const bytes = c.bytes[i] as number;
+    const packets = c.packets[i] as number;
+    const retransmits = c.retransmits[i] as number;
+    const rate = c.sample_rate[i] as number;
+    rows.reserve(FIXED_ROW_BYTES + contextBytes);
     rows.row(fields);
-    rows.uuid(plan);
-    rows.uuid(device);
+    rows.encoded(prefix);
     rows.timestampMicros(tsStart);
     rows.timestampMicros(tsEnd);
-    rows.text(x[2]);
-    rows.text(x[3]);
-    rows.text(x[4]);
-    rows.text(x[5]);
-    rows.int16(x[6]);
-    rows.inet(x[7]);
-    rows.inet(x[8]);
-    rows.int32(x[9]);
-    rows.int32(x[10]);
-    rows.int64(x[11]);
-    rows.int64(x[12]);
-    rows.int32(x[13]);
-    rows.int32(x[14]);
-    rows.int64(x[15]);
-    rows.int64OrNull(x[16]);
-    rows.float8OrNull(x[17]);
-    rows.textOrNull(cluster);
-    rows.int32OrNull(x[19]);
-    rows.uuid(keys[x[20]] as Buffer);
-    rows.int32OrNull(x[21]);
-    rows.uuid(keys[x[22]] as Buffer);
+    rows.encoded(context.head);
+    rows.inet(c.src_addr[i] as string);
+    rows.inet(c.dst_addr[i] as string);
+    rows.int32(c.src_port[i] as number);
+    rows.int32(c.dst_port[i] as number);
+    rows.int64(bytes);
+    rows.int64(packets);
+    rows.int32(rate);
+    rows.int32(c.tcp_flags[i] as number);
+    rows.int64(retransmits);
+    rows.int64OrNull(c.rtt_us[i] as number | null);
+    rows.float8OrNull(c.app_latency_ms[i] as number | null);
+    rows.encoded(context.cluster);
+    rows.int32OrNull(c.src_pid[i] as number | null);
+    rows.uuid(keys[src] as Buffer);
+    rows.int32OrNull(c.dst_pid[i] as number | null);
+    rows.uuid(keys[dst] as Buffer);
     rollup.add(
       minuteMs,
-      x,
-      rollupParts[x[20]] as EndpointRollupPart,
-      rollupParts[x[22]] as EndpointRollupPart,
+      context.own,
+      endpointParts[src] as number,
+      endpointParts[dst] as number,
+      bytes * rate,
+      packets * rate,
+      retransmits,
     );
   }
   return { chunks: rows.finish(), endpoints, rollup, days };
@@ -134,7 +184,7 @@ export function encodeBatch(
 export function encodeBatchRows(
   planId: string,
   deviceId: string,
-  batch: Pick<PackedFlowBatch, "endpoints" | "records">,
+  batch: Pick<PackedFlowBatch, "endpoints" | "contexts" | "columns">,
 ): Buffer[] {
   return encodeBatch(planId, deviceId, batch).chunks;
 }

@@ -1,8 +1,7 @@
 // The per-minute and per-5-minute rollups of a batch: sums per minute and rollup dimension values, added
-// to the stored ones in the batch's transaction. A record's dimension values are its own few (device,
-// vantage, interface, direction, protocol, cluster) and the rollup parts of its two endpoints, which are
-// built once per endpoint of the batch, not once per record.
-import type { PackedRecord } from "@kernflow/protocol";
+// to the stored ones in the batch's transaction. A record's dimension values are its context's (device,
+// vantage, interface, direction, protocol, cluster) and the rollup parts of its two endpoints, each built
+// once per batch, not once per record.
 import type pg from "pg";
 import { BinaryCopyRows, copyBinary, uuidBytes } from "./binary-copy";
 import { rollupDimensions } from "./columns";
@@ -29,37 +28,41 @@ if (
 }
 
 /**
- * A batch's sums per minute and dimension values. A record's own dimension values get a batch-local index
- * (one short string key per record); with its endpoints' part indexes that makes one number per value
- * combination, so the groups of a minute are found by number, not by a long string key per record.
+ * A batch's sums per minute and dimension values. A record's dimension values are given as three batch-local
+ * indexes (its context's own values, its two endpoints' parts), which make one number per value
+ * combination: the groups of a minute are found by number, with no string built per record.
  */
 export class RollupSums {
   private readonly minutes = new Map<number, Map<number, RollupGroup>>();
-  private readonly owns = new Map<string, number>();
-  private readonly ownValues: CellValue[][] = [];
   /** Dimension keys by combination number. */
   private readonly keys = new Map<number, { key: string; keyBytes: Buffer; dims: CellValue[] }>();
+  private readonly parts: number;
   private lastMinute = Number.NaN;
   private lastGroups = new Map<number, RollupGroup>();
   private groupCount = 0;
 
-  /** `parts`: more than the highest endpoint rollup part index of the batch. */
-  constructor(private readonly parts: number) {}
+  /**
+   * `owns`: the distinct values of the record's own rollup dimensions (device … cluster_id), `endpointParts`
+   * the distinct values of an endpoint's ({@link endpointRollupFields}); records refer to both by index.
+   */
+  constructor(
+    private readonly owns: readonly (readonly CellValue[])[],
+    private readonly endpointParts: readonly (readonly CellValue[])[],
+  ) {
+    this.parts = Math.max(1, endpointParts.length);
+  }
 
-  /** Adds one packed record (positions as in packedRecordFields, checked in record-rows.ts). */
-  add(minuteMs: number, x: PackedRecord, srcPart: EndpointRollupPart, dstPart: EndpointRollupPart): void {
-    const device = x[2];
-    const iface = x[4];
-    const cluster = x[18];
-    // Length-prefixed strings ("-" for null), so two different value lists never give the same id.
-    const ownId = `${x[3]}|${x[5]}|${x[6]}|${device.length}:${device}|${iface.length}:${iface}|${cluster === null ? "-" : `${cluster.length}:${cluster}`}`;
-    let own = this.owns.get(ownId);
-    if (own === undefined) {
-      own = this.ownValues.length;
-      this.ownValues.push([device, x[3], iface, x[5], x[6], cluster]);
-      this.owns.set(ownId, own);
-    }
-    const combination = (own * this.parts + srcPart.index) * this.parts + dstPart.index;
+  /** Adds one record's sums (bytes and packets already scaled by its sample rate). */
+  add(
+    minuteMs: number,
+    own: number,
+    src: number,
+    dst: number,
+    bytes: number,
+    packets: number,
+    retransmits: number,
+  ): void {
+    const combination = (own * this.parts + src) * this.parts + dst;
     if (minuteMs !== this.lastMinute) {
       let groups = this.minutes.get(minuteMs);
       if (!groups) {
@@ -73,7 +76,11 @@ export class RollupSums {
     if (!group) {
       let dims = this.keys.get(combination);
       if (!dims) {
-        const values = [...(this.ownValues[own] as CellValue[]), ...srcPart.values, ...dstPart.values];
+        const values = [
+          ...(this.owns[own] as CellValue[]),
+          ...(this.endpointParts[src] as CellValue[]),
+          ...(this.endpointParts[dst] as CellValue[]),
+        ];
         // The same key as every earlier writer: md5 of the JSON array of the values in rollupDimensions order.
         const keyBytes = contentKeyBytes(JSON.stringify(values));
         dims = { key: uuidText(keyBytes), keyBytes, dims: values };
@@ -83,11 +90,10 @@ export class RollupSums {
       this.lastGroups.set(combination, group);
       this.groupCount += 1;
     }
-    const rate = x[13];
     group.records += 1;
-    group.bytes += x[11] * rate;
-    group.packets += x[12] * rate;
-    group.retransmits += x[15];
+    group.bytes += bytes;
+    group.packets += packets;
+    group.retransmits += retransmits;
   }
 
   /** Dimension values by key, for flows.rollup_dims. */
@@ -115,29 +121,23 @@ interface RollupGroup {
   retransmits: number;
 }
 
-/** The rollup side of one endpoint of a batch: its values and a batch-local index of those values. */
-export interface EndpointRollupPart {
-  index: number;
-  values: CellValue[];
-}
-
 /** Gives endpoints with equal rollup values (they differ in cmdline, container id or labels) one index. */
 export class EndpointRollupParts {
-  private readonly parts = new Map<string, EndpointRollupPart>();
-  get size(): number {
-    return this.parts.size;
-  }
+  private readonly indexes = new Map<string, number>();
+  /** The distinct rollup values, by index. */
+  readonly values: CellValue[][] = [];
 
-  partOf(endpoint: Readonly<Record<string, unknown>>): EndpointRollupPart {
+  indexOf(endpoint: Readonly<Record<string, unknown>>): number {
     const values = endpointRollupFields.map((f) => (endpoint[f] ?? null) as string | null);
     let id = "";
     for (const v of values) id += v === null ? "|-" : `|${v.length}:${v}`;
-    let part = this.parts.get(id);
-    if (!part) {
-      part = { index: this.parts.size, values };
-      this.parts.set(id, part);
+    let index = this.indexes.get(id);
+    if (index === undefined) {
+      index = this.values.length;
+      this.values.push(values);
+      this.indexes.set(id, index);
     }
-    return part;
+    return index;
   }
 }
 

@@ -1,7 +1,7 @@
 // Writing one flow batch: the idempotency row, the batch's new endpoint identities, the raw records (binary
 // COPY of narrow rows) and the per-minute rollup upsert, all in one transaction, so a batch is either
 // wholly stored and remembered or not at all.
-import type { PackedFlowBatch } from "@kernflow/protocol";
+import { type PackedFlowBatch, packedRecordCount } from "@kernflow/protocol";
 import type pg from "pg";
 import { copyBinary } from "./binary-copy";
 import { endpointIdentityColumns, recordColumns, rollupDimensions } from "./columns";
@@ -13,7 +13,7 @@ import { upsertRollup } from "./rollup";
 export interface WriteBatchInput {
   deviceId: string;
   planId: string;
-  batch: Pick<PackedFlowBatch, "batch_id" | "endpoints" | "records">;
+  batch: Pick<PackedFlowBatch, "batch_id" | "endpoints" | "contexts" | "columns">;
 }
 export interface WriteBatchResult {
   /** Records stored by this call, or by the earlier call when the batch is a duplicate. */
@@ -41,7 +41,7 @@ export async function writeBatch(
   state: WriterState,
   input: WriteBatchInput,
 ): Promise<WriteBatchResult> {
-  const count = input.batch.records.length;
+  const count = packedRecordCount(input.batch);
   // All of the batch's CPU work happens before a connection is taken (a transaction open for less time).
   const rows = count > 0 ? encodeBatch(input.planId, input.deviceId, input.batch) : null;
   if (rows) await state.partitions.ensureDays(input.planId, rows.days);
