@@ -6,7 +6,7 @@ import type pg from "pg";
 import { BinaryCopyRows, copyBinary, uuidBytes } from "./binary-copy";
 import { rollupDimensions } from "./columns";
 import { type CellValue, type ContentDictionary, contentKeyBytes, uuidText } from "./dictionary";
-import { FLOW_SCHEMA } from "./partitions";
+import { FLOW_SCHEMA, writeTarget } from "./partitions";
 
 /** An endpoint's fields that are rollup dimensions, in {@link rollupDimensions}' order of one side. */
 export const endpointRollupFields = rollupDimensions
@@ -152,6 +152,8 @@ export async function upsertRollup(
   planId: string,
   sums: RollupSums,
   rollupDims: ContentDictionary,
+  /** The one UTC day (start, ms) all the batch's minutes fall in, if they do: its partitions are written directly. */
+  day: number | null,
 ): Promise<string[]> {
   const newKeys = await rollupDims.insertNew(client, sums.dimensionEntries());
   await client.query(
@@ -172,23 +174,24 @@ export async function upsertRollup(
     stage.int64(r.retransmits);
   }
   await copyBinary(client, `flow_rollup_stage (${sumColumns.join(", ")})`, stage.finish());
+  const target = (table: "rollup_1m" | "rollup_5m") => writeTarget(table, planId, day);
   await client.query(
-    `INSERT INTO ${FLOW_SCHEMA}.rollup_1m (${sumColumns.join(", ")})
+    `INSERT INTO ${target("rollup_1m")} AS t (${sumColumns.join(", ")})
      SELECT ${sumColumns.join(", ")} FROM flow_rollup_stage ORDER BY minute, dims_key
      ON CONFLICT (plan_id, minute, dims_key) DO UPDATE SET
-       records = rollup_1m.records + EXCLUDED.records, bytes = rollup_1m.bytes + EXCLUDED.bytes,
-       packets = rollup_1m.packets + EXCLUDED.packets, retransmits = rollup_1m.retransmits + EXCLUDED.retransmits`,
+       records = t.records + EXCLUDED.records, bytes = t.bytes + EXCLUDED.bytes,
+       packets = t.packets + EXCLUDED.packets, retransmits = t.retransmits + EXCLUDED.retransmits`,
   );
   // The 5-minute tier from the same staged sums; epoch arithmetic, so the slots do not depend on the
   // session's time zone.
   await client.query(
-    `INSERT INTO ${FLOW_SCHEMA}.rollup_5m (${sumColumns.join(", ")})
+    `INSERT INTO ${target("rollup_5m")} AS t (${sumColumns.join(", ")})
      SELECT plan_id, to_timestamp(floor(date_part('epoch', minute) / 300) * 300) AS slot, dims_key,
             sum(records), sum(bytes), sum(packets), sum(retransmits)
        FROM flow_rollup_stage GROUP BY plan_id, slot, dims_key ORDER BY slot, dims_key
      ON CONFLICT (plan_id, minute, dims_key) DO UPDATE SET
-       records = rollup_5m.records + EXCLUDED.records, bytes = rollup_5m.bytes + EXCLUDED.bytes,
-       packets = rollup_5m.packets + EXCLUDED.packets, retransmits = rollup_5m.retransmits + EXCLUDED.retransmits`,
+       records = t.records + EXCLUDED.records, bytes = t.bytes + EXCLUDED.bytes,
+       packets = t.packets + EXCLUDED.packets, retransmits = t.retransmits + EXCLUDED.retransmits`,
   );
   return newKeys;
 }

@@ -6,7 +6,7 @@ import type pg from "pg";
 import { copyBinary } from "./binary-copy";
 import { endpointIdentityColumns, recordColumns, rollupDimensions } from "./columns";
 import { ContentDictionary } from "./dictionary";
-import { FLOW_SCHEMA, type PartitionManager } from "./partitions";
+import { FLOW_SCHEMA, type PartitionManager, writeTarget } from "./partitions";
 import { encodeBatch } from "./record-rows";
 import { upsertRollup } from "./rollup";
 
@@ -67,8 +67,13 @@ export async function writeBatch(
     let newDims: string[] = [];
     if (rows) {
       newEndpoints = await state.endpoints.insertNew(client, rows.endpoints);
-      await copyBinary(client, `${FLOW_SCHEMA}.records (${recordColumns.join(", ")})`, rows.chunks);
-      newDims = await upsertRollup(client, input.planId, rows.rollup, state.rollupDims);
+      const day = rows.days.size === 1 ? ([...rows.days][0] as number) : null;
+      await copyBinary(
+        client,
+        `${writeTarget("records", input.planId, day)} (${recordColumns.join(", ")})`,
+        rows.chunks,
+      );
+      newDims = await upsertRollup(client, input.planId, rows.rollup, state.rollupDims, day);
     }
     await client.query("COMMIT");
     state.endpoints.remember(newEndpoints);
