@@ -1,5 +1,5 @@
 import type { IpfixExporter } from "@kernflow/ipfix";
-import { type FlowRecord, type PackedFlowBatch, unpackRecords } from "@kernflow/protocol";
+import { type FlowRecord, type PackedFlowBatch, packedRecordCount, unpackRecords } from "@kernflow/protocol";
 import type { Db } from "../db";
 import { recordExportFailure, recordExportSuccess } from "../services/export-targets";
 import { createTargetExporter, type TargetRow } from "./target-exporter";
@@ -35,7 +35,7 @@ export class ConsoleExporter {
 
   /** Resolves once every target has had its try; never rejects. */
   async exportRecords(db: Db, planId: string, source: ExportedRecords): Promise<void> {
-    if ((isPacked(source) ? source.records : source).length === 0) return;
+    if ((isPacked(source) ? packedRecordCount(source) : source.length) === 0) return;
     let targets: TargetRow[];
     try {
       targets = await db.exportTarget.findMany({
@@ -135,7 +135,7 @@ export class ConsoleExporter {
 export type ExportedRecords = readonly FlowRecord[] | PackedFlowBatch;
 
 function isPacked(source: ExportedRecords): source is PackedFlowBatch {
-  return "fields" in source;
+  return "columns" in source;
 }
 
 const consoleExporter = new ConsoleExporter();

@@ -8,7 +8,7 @@ import {
   FlowBatchRejection,
   type FlowBatchResponse,
   type PackedFlowBatch,
-  type PackedRecord,
+  packedRecordCount,
   parseFlowBatchJson,
   parseRecordTimeMicros,
 } from "@kernflow/protocol";
@@ -55,7 +55,7 @@ export async function ingestFlowBatch(deps: IngestDeps, request: Request): Promi
     checkRecords(batch, deps.device.name, plan.retentionDays, (deps.now ?? (() => new Date()))());
 
     const limiter = deps.limiter ?? new FlowRateLimiter(deps.db);
-    const count = batch.records.length;
+    const count = packedRecordCount(batch);
     const { retryAfterSeconds } = await limiter.take(deps.device.planId, plan.maxFlowsPerSecond, count);
     if (retryAfterSeconds > 0) {
       throw new RateLimitedError(
@@ -126,22 +126,25 @@ export async function readFlowBatch(request: Request): Promise<PackedFlowBatch> 
  * A device writes only its own records: `device` must be its name (an aggregator forwarding records of
  * other devices would need its own kind of credential; it is refused, not rewritten, so nothing is
  * silently attributed to the wrong device). Timestamps must fall inside the plan's retention and not in the
- * future, which also bounds how many partitions one batch can create. Reads the packed values in place.
+ * future, which also bounds how many partitions one batch can create. Reads the packed columns in place:
+ * the device once per context (a record's device is its context's), the times in one pass over ts_start.
  */
 function checkRecords(batch: PackedFlowBatch, deviceName: string, retentionDays: number, now: Date): void {
-  const latestUs = (now.getTime() + MAX_FUTURE_MS) * 1000;
-  const earliestUs = (now.getTime() - retentionDays * DAY_MS) * 1000;
-  const records = batch.records;
-  for (let i = 0; i < records.length; i++) {
-    // Positions of PackedRecord (packedRecordFields): 0 ts_start, 2 device.
-    const r = records[i] as PackedRecord;
-    const device = r[2];
+  const { contexts, columns } = batch;
+  for (const [c, { device }] of contexts.entries()) {
     if (device !== deviceName) {
+      // Named by its first record, as a batch of whole records is; a context no record uses is still refused.
+      const first = columns.context.indexOf(c);
       throw new InvalidInputError(
-        `batch rejected: record ${i}: device is "${device}" but the credential is device "${deviceName}"`,
+        `batch rejected: ${first < 0 ? `context ${c}` : `record ${first}`}: device is "${device}" but the credential is device "${deviceName}"`,
       );
     }
-    const startUs = parseRecordTimeMicros(r[0]);
+  }
+  const latestUs = (now.getTime() + MAX_FUTURE_MS) * 1000;
+  const earliestUs = (now.getTime() - retentionDays * DAY_MS) * 1000;
+  const starts = columns.ts_start;
+  for (let i = 0; i < starts.length; i++) {
+    const startUs = parseRecordTimeMicros(starts[i] as string);
     if (startUs > latestUs)
       throw new InvalidInputError(`batch rejected: record ${i}: ts_start is in the future`);
     if (startUs < earliestUs) {
