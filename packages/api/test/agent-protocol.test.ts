@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { createFlowStore } from "@kernflow/db";
-import { agentPaths, packedRecordFields, packFlowBatch } from "@kernflow/protocol";
+import { agentPaths, packFlowBatch } from "@kernflow/protocol";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { announceConfigChange, startConfigChangeRelay, stopConfigChangeRelay } from "../src/agent/config-bus";
@@ -412,7 +412,7 @@ describe("flow batches", () => {
     expect((await post({ batch_id: randomUUID(), records: day.slice(5) })).status).toBe(200);
 
     const bad = packFlowBatch(randomUUID(), day.slice(0, 3));
-    (bad.records[2] as unknown[])[packedRecordFields.indexOf("packets")] = -1;
+    bad.columns.packets[2] = -1;
     const refused = await post(bad);
     expect(refused.status).toBe(400);
     expect(JSON.stringify(await refused.json())).toContain("record 2: packets");

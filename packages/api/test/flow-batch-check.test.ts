@@ -1,15 +1,16 @@
-// The receivers' hand-written batch checks (whole records and packed) must never call a batch valid that
+// The receivers' hand-written batch checks (whole records and packed by column) must never call a batch valid that
 // its schema rejects (it would store a bad record); being stricter only costs speed. Compared on valid
 // records and on many single-field mutations of them, each one the kind of mistake an agent could send.
 import {
   checkedFlowRecords,
   checkFlowBatchJson,
+  FlowBatchRejection,
   type FlowRecord,
   flowBatchSchema,
   isCertainlyValidBatch,
   isCertainlyValidPackedBatch,
+  packedColumnNames,
   packedFlowBatchSchema,
-  packedRecordFields,
   packFlowBatch,
   parseFlowBatchJson,
 } from "@kernflow/protocol";
@@ -129,63 +130,81 @@ const packed = packFlowBatch(
   benchRecords(20, "node-1", Date.parse("2026-11-25T10:00:00.000Z"), 60_000, 5),
 );
 const clone = <T>(v: T): T => structuredClone(v);
+/** A packed batch's columns as loosely typed arrays, to put wrong values into. */
+const columnsOf = (b: typeof packed) => b.columns as unknown as Record<string, unknown[]>;
 
-/** Single mutations of a packed batch: every record position, every endpoint field, the envelope. */
+/** Single mutations of a packed batch: every column, every endpoint and context field, the envelope. */
 function packedVariants(): unknown[] {
   const out: unknown[] = [];
   const n = packed.endpoints.length;
-  for (let at = 0; at < packedRecordFields.length; at++) {
-    for (const v of [...oddValues, n, n - 1, 2.5]) {
+  const m = packed.contexts.length;
+  for (const name of packedColumnNames) {
+    for (const v of [...oddValues, n, n - 1, m, m - 1, 2.5]) {
       const b = clone(packed);
-      (b.records[1] as unknown[])[at] = v;
+      columnsOf(b)[name]?.splice(1, 1, v);
       out.push(b);
     }
-  }
-  for (const length of [packedRecordFields.length - 1, packedRecordFields.length + 1]) {
-    const b = clone(packed);
-    const rec = b.records[1] as unknown[];
-    if (length < rec.length) rec.pop();
-    else rec.push(null);
-    out.push(b);
+    // One value too few or too many in one column.
+    for (const change of [(c: unknown[]) => c.pop(), (c: unknown[]) => c.push(c[0])]) {
+      const b = clone(packed);
+      change(columnsOf(b)[name] as unknown[]);
+      out.push(b);
+    }
+    for (const v of [null, {}, "x", 1]) {
+      const b = clone(packed);
+      columnsOf(b)[name] = v as never;
+      out.push(b);
+    }
+    const { [name]: _dropped, ...missing } = clone(packed.columns);
+    out.push({ ...clone(packed), columns: missing });
   }
   const swapped = clone(packed);
-  (swapped.records[1] as unknown[])[0] = packed.records[1]?.[1];
-  (swapped.records[1] as unknown[])[1] = packed.records[1]?.[0];
+  swapped.columns.ts_start[1] = packed.columns.ts_end[1] as string;
+  swapped.columns.ts_end[1] = packed.columns.ts_start[1] as string;
   out.push(swapped);
-  for (const key of Object.keys(packed.endpoints[0] ?? {})) {
-    for (const v of oddValues) {
+  out.push({ ...clone(packed), columns: { ...clone(packed.columns), extra: [] } });
+  for (const [table, first] of [
+    ["endpoints", packed.endpoints[0]],
+    ["contexts", packed.contexts[0]],
+  ] as const) {
+    for (const key of Object.keys(first ?? {})) {
+      for (const v of oddValues) {
+        const b = clone(packed);
+        (b[table][0] as Record<string, unknown>)[key] = v;
+        out.push(b);
+      }
       const b = clone(packed);
-      (b.endpoints[0] as Record<string, unknown>)[key] = v;
+      delete (b[table][0] as Record<string, unknown>)[key];
       out.push(b);
     }
-    const b = clone(packed);
-    delete (b.endpoints[0] as Record<string, unknown>)[key];
-    out.push(b);
   }
   for (const extra of [{ pid: 1 }, { extra: null }, { object_labels: { app: 1 } }]) {
     const b = clone(packed);
     Object.assign(b.endpoints[0] as object, extra);
     out.push(b);
   }
-  const fieldsOff = [
-    [...packedRecordFields].reverse(),
-    packedRecordFields.slice(1),
-    [...packedRecordFields, "extra"],
-    packedRecordFields.map((f) => (f === "bytes" ? "packets" : f)),
-  ];
-  for (const fields of fieldsOff) out.push({ ...clone(packed), fields });
+  for (const extra of [{ src_addr: "10.0.0.1" }, { extra: null }]) {
+    const b = clone(packed);
+    Object.assign(b.contexts[0] as object, extra);
+    out.push(b);
+  }
   for (const [key, v] of [
     ["batch_id", "nope"],
     ["endpoints", {}],
     ["endpoints", [null]],
-    ["records", {}],
-    ["records", [null]],
-    ["records", [[]]],
+    ["contexts", {}],
+    ["contexts", [null]],
+    ["columns", {}],
+    ["columns", null],
+    ["columns", []],
+    // The row layout's envelope keys next to columns.
+    ["fields", ["ts_start"]],
+    ["records", []],
     ["extra", 1],
   ] as const) {
     out.push({ ...clone(packed), [key]: v });
   }
-  for (const key of ["batch_id", "fields", "endpoints", "records"]) {
+  for (const key of ["batch_id", "endpoints", "contexts", "columns"]) {
     const { [key as keyof typeof packed]: _dropped, ...missing } = clone(packed);
     out.push(missing);
   }
@@ -197,7 +216,8 @@ describe("packed batch check", () => {
     expect(packedFlowBatchSchema.safeParse(packed).success).toBe(true);
     expect(isCertainlyValidPackedBatch(packed)).toBe(true);
     expect(isCertainlyValidPackedBatch(JSON.parse(JSON.stringify(packed)))).toBe(true);
-    const empty = { ...packed, endpoints: [], records: [] };
+    const empty = packFlowBatch(uuid, []);
+    expect(packedFlowBatchSchema.safeParse(empty).success).toBe(true);
     expect(isCertainlyValidPackedBatch(empty)).toBe(true);
   });
 
@@ -218,14 +238,13 @@ describe("packed batch check", () => {
 describe("address check", () => {
   it("accepts exactly the dotted quads the schema accepts", () => {
     const parts = ["0", "00", "7", "01", "10", "99", "100", "255", "256", "1000"];
-    const one = { ...packed, records: [clone(packed.records[0])] };
-    const at = packedRecordFields.indexOf("src_addr");
+    const one = packFlowBatch(uuid, [base[0] as FlowRecord]);
     let accepted = 0;
     for (const a of parts)
       for (const b of parts)
         for (const c of parts)
           for (const d of [...parts, "1.2", ""]) {
-            (one.records[0] as unknown[])[at] = `${a}.${b}.${c}.${d}`;
+            one.columns.src_addr[0] = `${a}.${b}.${c}.${d}`;
             const fast = isCertainlyValidPackedBatch(one);
             expect({ address: `${a}.${b}.${c}.${d}`, fast }).toEqual({
               address: `${a}.${b}.${c}.${d}`,
@@ -249,23 +268,55 @@ describe("flow batch body reader", () => {
     expect(checkedFlowRecords(checkFlowBatchJson({ batch_id: uuid, records }))).toEqual(records);
   });
 
-  it("names the record and the field of a packed record's bad value", () => {
+  it("names the record and the column of a packed record's bad value", () => {
     const bad = clone(packed);
-    (bad.records[7] as unknown[])[packedRecordFields.indexOf("src_port")] = 70_000;
+    bad.columns.src_port[7] = 70_000;
     expect(() => parseFlowBatchJson(bad)).toThrow(/^batch rejected: record 7: src_port: /);
     const backwards = clone(packed);
-    (backwards.records[3] as unknown[])[1] = "2020-01-01T00:00:00Z";
+    backwards.columns.ts_end[3] = "2020-01-01T00:00:00Z";
     expect(() => parseFlowBatchJson(backwards)).toThrow(
       "batch rejected: record 3: ts_end: ts_end must not be before ts_start",
     );
     const dangling = clone(packed);
-    (dangling.records[2] as unknown[])[packedRecordFields.indexOf("dst")] = packed.endpoints.length;
+    dangling.columns.dst[2] = packed.endpoints.length;
     expect(() => parseFlowBatchJson(dangling)).toThrow(
-      /^batch rejected: record 2: dst: dst refers to endpoint/,
+      `batch rejected: record 2: dst: refers to endpoint ${packed.endpoints.length}, but the batch has ${packed.endpoints.length}`,
     );
+    const noContext = clone(packed);
+    noContext.columns.context[4] = packed.contexts.length;
+    expect(() => parseFlowBatchJson(noContext)).toThrow(
+      /^batch rejected: record 4: context: refers to context /,
+    );
+    const short = clone(packed);
+    short.columns.bytes.pop();
+    expect(() => parseFlowBatchJson(short)).toThrow(
+      "batch rejected: columns.bytes: has 19 values, but ts_start has 20: every column holds one value per record",
+    );
+  });
+
+  it("names the endpoint or the context of a bad value written once per batch", () => {
     const endpoint = clone(packed);
     (endpoint.endpoints[1] as Record<string, unknown>).object_type = "node";
     expect(() => parseFlowBatchJson(endpoint)).toThrow(/^batch rejected: endpoint 1: object_type: /);
+    expect(packed.contexts.length).toBeGreaterThan(1);
+    const last = packed.contexts.length - 1;
+    const context = clone(packed);
+    (context.contexts[last] as Record<string, unknown>).device = "";
+    expect(() => parseFlowBatchJson(context)).toThrow(
+      new RegExp(`^batch rejected: context ${last}: device: `),
+    );
+  });
+
+  it("refuses the earlier row layout, saying it is no longer read and what to send instead", () => {
+    // A body as agents of the previous version packed it (one array of values per record).
+    const rows = {
+      batch_id: uuid,
+      fields: ["ts_start", "ts_end", "device", "vantage", "interface", "direction", "protocol", "src_addr"],
+      endpoints: [],
+      records: [],
+    };
+    expect(() => parseFlowBatchJson(rows)).toThrow(FlowBatchRejection);
+    expect(() => checkFlowBatchJson(rows)).toThrow(/no longer read.*`columns`.*whole records \(`records`\)/);
   });
 
   it("names the record and the field of a whole record's bad value", () => {

@@ -331,6 +331,33 @@ describe("flow ingest refusals and retries", () => {
     expect(await countRecords()).toBe(before);
   });
 
+  it("refuses a packed batch naming its first record of another device, or outside the plan's 30 days", async () => {
+    const before = await countRecords();
+    const mine = batchOf("edge-1", 5, 13);
+    const other = { ...(batchOf("db-1", 1, 14)[0] as FlowRecord) };
+    const mixed = packFlowBatch(crypto.randomUUID(), [...mine.slice(0, 3), other, ...mine.slice(3)]);
+    const refused = await post("edge-1", mixed);
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toContain('record 3: device is \\"db-1\\" but the credential is');
+    const at = (ms: number): Partial<FlowRecord> => {
+      const t = new Date(ms).toISOString();
+      return { ts_start: t, ts_end: t };
+    };
+    const future = mine.map((r, i) => (i === 2 ? { ...r, ...at(Date.now() + HOUR) } : r));
+    const res = await post("edge-1", packFlowBatch(crypto.randomUUID(), future));
+    expect([res.status, JSON.stringify(res.body)]).toEqual([
+      400,
+      expect.stringContaining("record 2: ts_start is in the future"),
+    ]);
+    const expired = mine.map((r, i) => (i === 1 ? { ...r, ...at(Date.now() - 31 * 86_400_000) } : r));
+    const old = await post("edge-1", packFlowBatch(crypto.randomUUID(), expired));
+    expect([old.status, JSON.stringify(old.body)]).toEqual([
+      400,
+      expect.stringContaining("record 1: ts_start is older than the plan's 30-day retention"),
+    ]);
+    expect(await countRecords()).toBe(before);
+  });
+
   it("stores a retried batch once and says it was a duplicate", async () => {
     const before = await countRecords();
     const batch = { batch_id: crypto.randomUUID(), records: batchOf("edge-2", 120, 9) };
