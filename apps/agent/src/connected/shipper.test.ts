@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { sampleRecord } from "../sinks/fixtures.test-support";
 import { Backoff } from "./backoff";
 import { AgentClient } from "./client";
+import { rowLayoutBatchId, rowLayoutRecords, writeRowLayoutFile } from "./row-layout.test-support";
 import { CredentialRefusedError, FlowShipper } from "./shipper";
 import { Spool } from "./spool";
 
@@ -38,18 +39,18 @@ async function consoleScript(replies: Reply[]) {
   const server: Server = createServer(async (req, res) => {
     // The console's own reader: either body form, checked as strictly.
     const checked = checkFlowBatchJson(JSON.parse(gunzipSync(await body(req)).toString()));
-    const batch = checked.batch;
+    const sent = checkedFlowRecords(checked);
     received.push({
-      batchId: batch.batch_id,
-      records: batch.records.length,
+      batchId: checked.batch.batch_id,
+      records: sent.length,
       at: Date.now(),
       auth: req.headers.authorization,
       form: checked.form,
-      sent: checkedFlowRecords(checked),
+      sent,
     });
     const reply = replies.shift() ?? {
       status: 200,
-      body: { accepted: batch.records.length, duplicate: false },
+      body: { accepted: sent.length, duplicate: false },
     };
     res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
     res.end(JSON.stringify(reply.body));
@@ -59,9 +60,11 @@ async function consoleScript(replies: Reply[]) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
 }
 
-function spoolIn(): Spool {
+/** A spool in a fresh directory; `prepare` leaves files in it first, as an earlier run would have. */
+function spoolIn(prepare: (dir: string) => void = () => {}): Spool {
   const dir = mkdtempSync(join(tmpdir(), "kf-ship-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  prepare(dir);
   return new Spool(dir, 1 << 20, () => {});
 }
 
@@ -189,7 +192,7 @@ describe("FlowShipper", () => {
     const spool = spoolIn();
     const records = [sampleRecord(), sampleRecord({ src_port: 9 })];
     const spooled = spool.add({ batch_id: "00000000-0000-4000-8000-0000000000aa", records });
-    expect(spooled.packed).toBe(false);
+    expect(spooled.layout).toBe("records");
     const shipper = new FlowShipper(spool, () => new AgentClient(server.url, "c".repeat(40)), {
       log: () => {},
       onFailure: () => {},
@@ -200,5 +203,41 @@ describe("FlowShipper", () => {
     expect(server.received.map(({ batchId, form, sent }) => ({ batchId, form, sent }))).toEqual([
       { batchId: spooled.batchId, form: "packed", sent: records },
     ]);
+  });
+
+  it("sends a batch the previous version spooled in the row layout, same id and records, before newer ones", async () => {
+    const server = await consoleScript([]);
+    const spool = spoolIn((dir) => writeRowLayoutFile(dir, 1));
+    const shipper = new FlowShipper(spool, () => new AgentClient(server.url, "c".repeat(40)), {
+      log: () => {},
+      onFailure: () => {},
+      onSuccess: () => {},
+    });
+    shipper.enqueue([sampleRecord()]);
+    await shipper.flush(5_000);
+    expect(spool.size).toBe(0);
+    expect(server.received.map(({ batchId, form, sent }) => ({ batchId, form, sent }))).toEqual([
+      { batchId: rowLayoutBatchId, form: "packed", sent: rowLayoutRecords },
+      { batchId: expect.any(String), form: "packed", sent: [sampleRecord()] },
+    ]);
+    expect(shipper.shipped).toEqual({ batches: 2, records: 3, duplicates: 0 });
+  });
+
+  it("sends a row-layout spool file as whole records to a console that refuses the packed form", async () => {
+    const server = await consoleScript([
+      { status: 400, body: { error: { code: "bad_request", message: "records: Required" } } },
+    ]);
+    const spool = spoolIn((dir) => writeRowLayoutFile(dir, 1));
+    const shipper = new FlowShipper(spool, () => new AgentClient(server.url, "c".repeat(40)), {
+      log: () => {},
+      onFailure: () => {},
+      onSuccess: () => {},
+    });
+    await shipper.flush(5_000);
+    expect(server.received.map(({ batchId, form, sent }) => ({ batchId, form, sent }))).toEqual([
+      { batchId: rowLayoutBatchId, form: "packed", sent: rowLayoutRecords },
+      { batchId: rowLayoutBatchId, form: "records", sent: rowLayoutRecords },
+    ]);
+    expect(spool.lost).toEqual({ batches: 0, records: 0 });
   });
 });

@@ -44,7 +44,10 @@ export class FlowShipper {
   private wake = new AbortController();
   readonly shipped = { batches: 0, records: 0, duplicates: 0 };
   private natsFailing = false;
-  /** A console older than the packed form answered 400 to one: whole records from then on (this run). */
+  /**
+   * A console that does not read the column layout (older than the packed form, or of the version that packed
+   * by row) answered 400 to a packed batch: whole records, which every console takes, from then on (this run).
+   */
   private packedRefused = false;
   private readonly backoff: Backoff;
 
@@ -59,9 +62,9 @@ export class FlowShipper {
   }
 
   /**
-   * Spools the records as one batch (a fresh batch id) and wakes the sender. Packed for the console (each
-   * endpoint once: ~5x less JSON, and far cheaper for the console to read); whole records while a NATS
-   * destination is configured, as its stream's consumers expect (flow-stream.ts).
+   * Spools the records as one batch (a fresh batch id) and wakes the sender. Packed by column for the
+   * console (each endpoint and record context once: far less JSON, and far cheaper for it to read); whole
+   * records while a NATS destination is configured, as its stream's consumers expect (flow-stream.ts).
    */
   enqueue(records: FlowRecord[]): void {
     if (records.length === 0) return;

@@ -1,10 +1,17 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
-import { type FlowRecord, flowBatchSchema, packedFlowBatchSchema, packFlowBatch } from "@kernflow/protocol";
+import { gunzipSync, gzipSync } from "node:zlib";
+import {
+  type FlowRecord,
+  flowBatchSchema,
+  packedFlowBatchSchema,
+  packedRecordCount,
+  packFlowBatch,
+} from "@kernflow/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { sampleRecord } from "../sinks/fixtures.test-support";
+import { rowLayoutBatchId, rowLayoutRecords, writeRowLayoutFile } from "./row-layout.test-support";
 import { Spool } from "./spool";
 
 const dirs: string[] = [];
@@ -48,20 +55,53 @@ describe("Spool", () => {
     const spool = new Spool(dir, 1 << 20, () => {});
     const packed = spool.add(packFlowBatch(ids[0] as string, records(3)));
     const whole = spool.add({ batch_id: ids[1] as string, records: records(2) });
-    expect([packed.packed, whole.packed]).toEqual([true, false]);
+    expect([packed.layout, whole.layout]).toEqual(["columns", "records"]);
+    expect(readdirSync(dir).sort()).toEqual([
+      `0000000000000001-3-${ids[0]}.columns.json.gz`,
+      `0000000000000002-2-${ids[1]}.json.gz`,
+    ]);
     // A restart reads the form from the file name.
     const again = new Spool(dir, 1 << 20, () => {});
-    expect(again.oldest()).toMatchObject({ batchId: ids[0], records: 3, packed: true });
+    expect(again.oldest()).toMatchObject({ batchId: ids[0], records: 3, layout: "columns" });
     const read = async (b: typeof packed, form: "packed" | "records") =>
       JSON.parse(gunzipSync(await spool.bodyAs(b, form)).toString());
     expect(await spool.bodyAs(packed, "packed")).toEqual(spool.body(packed));
-    expect(packedFlowBatchSchema.parse(await read(packed, "packed")).records).toHaveLength(3);
+    expect(packedRecordCount(packedFlowBatchSchema.parse(await read(packed, "packed")))).toBe(3);
     expect(flowBatchSchema.parse(await read(packed, "records"))).toEqual({
       batch_id: ids[0],
       records: records(3),
     });
     expect(packedFlowBatchSchema.parse(await read(whole, "packed"))).toEqual(
       packFlowBatch(ids[1] as string, records(2)),
+    );
+  });
+
+  it("reads a file of the previous version's row layout (*.packed.json.gz) in either form, same id and records", async () => {
+    const dir = tempDir();
+    writeRowLayoutFile(dir, 7);
+    const spool = new Spool(dir, 1 << 20, () => {});
+    const old = spool.oldest();
+    expect(old).toMatchObject({ batchId: rowLayoutBatchId, seq: 7, records: 2, layout: "rows" });
+    const read = async (form: "packed" | "records") =>
+      JSON.parse(gunzipSync(await spool.bodyAs(old as never, form)).toString());
+    expect(flowBatchSchema.parse(await read("records"))).toEqual({
+      batch_id: rowLayoutBatchId,
+      records: rowLayoutRecords,
+    });
+    expect(packedFlowBatchSchema.parse(await read("packed"))).toEqual(
+      packFlowBatch(rowLayoutBatchId, rowLayoutRecords),
+    );
+    // New batches go after it, in the column layout.
+    expect(spool.add(packFlowBatch(ids[0] as string, records(1))).seq).toBe(8);
+  });
+
+  it("refuses to guess at a .packed file that is not in the row layout (the shipper then counts it lost)", async () => {
+    const dir = tempDir();
+    const name = `0000000000000001-1-${ids[0]}.packed.json.gz`;
+    writeFileSync(join(dir, name), gzipSync(JSON.stringify(packFlowBatch(ids[0] as string, records(1)))));
+    const spool = new Spool(dir, 1 << 20, () => {});
+    await expect(spool.bodyAs(spool.oldest() as never, "packed")).rejects.toThrow(
+      /not a batch in the packed row layout/,
     );
   });
 

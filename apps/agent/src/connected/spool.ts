@@ -6,9 +6,11 @@ import {
   type FlowBatch,
   isPackedBatchShape,
   type PackedFlowBatch,
+  packedRecordCount,
   packFlowBatch,
   unpackRecords,
 } from "@kernflow/protocol";
+import { rowLayoutBatch } from "./row-layout";
 import { writeFileAtomic } from "./state";
 
 /** 256 MiB of compressed batches: hours of a busy host's records while the console is away. */
@@ -23,15 +25,23 @@ export interface SpooledBatch {
   batchId: string;
   records: number;
   bytes: number;
-  /** The file holds the packed form (packed-batch.ts); otherwise whole records (flowBatchSchema). */
-  packed: boolean;
+  layout: SpoolLayout;
 }
+
+/**
+ * What a spool file holds: the packed column layout (packed-batch.ts), whole records (flowBatchSchema), or
+ * the packed row layout of the previous version (row-layout.ts), which is only read, never written.
+ */
+export type SpoolLayout = "columns" | "records" | "rows";
 
 /** The body forms: packed for the console and aggregators, whole records for a NATS stream. */
 export type BatchBodyForm = "packed" | "records";
 
-// `.packed` marks a packed body; files of earlier versions, without it, hold whole records.
-const namePattern = /^(\d{16})-(\d+)-([0-9a-f-]{36})(\.packed)?\.json\.gz$/;
+// The suffix names the layout. `.packed` files hold rows: the previous version wrote them, and as the
+// console no longer reads rows, new packed files take a new suffix instead of changing what an old one means.
+// Files without a suffix hold whole records (so do those of the versions before packing).
+const namePattern = /^(\d{16})-(\d+)-([0-9a-f-]{36})(\.columns|\.packed)?\.json\.gz$/;
+const layoutOfSuffix: Record<string, SpoolLayout> = { ".columns": "columns", ".packed": "rows" };
 
 /**
  * Flow batches on disk, in the order they were made, until the console has accepted them. Every batch
@@ -67,7 +77,7 @@ export class Spool {
         records: Number(match[2]),
         batchId: match[3] as string,
         bytes: statSync(file).size,
-        packed: match[4] !== undefined,
+        layout: match[4] === undefined ? "records" : (layoutOfSuffix[match[4]] as SpoolLayout),
       });
     }
     const last = this.batches.at(-1);
@@ -97,19 +107,22 @@ export class Spool {
   add(batch: FlowBatch | PackedFlowBatch): SpooledBatch {
     const seq = this.nextSeq++;
     const packed = isPackedBatchShape(batch);
+    const records = packed
+      ? packedRecordCount(batch as PackedFlowBatch)
+      : (batch as FlowBatch).records.length;
     const body = gzipSync(JSON.stringify(batch));
     const file = join(
       this.dir,
-      `${String(seq).padStart(16, "0")}-${batch.records.length}-${batch.batch_id}${packed ? ".packed" : ""}.json.gz`,
+      `${String(seq).padStart(16, "0")}-${records}-${batch.batch_id}${packed ? ".columns" : ""}.json.gz`,
     );
     writeFileAtomic(file, body);
-    const spooled = {
+    const spooled: SpooledBatch = {
       file,
       seq,
       batchId: batch.batch_id,
-      records: batch.records.length,
+      records,
       bytes: body.length,
-      packed,
+      layout: packed ? "columns" : "records",
     };
     this.push(spooled);
     this.enforceBound();
@@ -146,19 +159,17 @@ export class Spool {
 
   /**
    * The gzip body in the form a destination takes, converted when the batch was spooled in the other one
-   * (the destination changed meanwhile, or NATS is away and the console gets the batch). The batch id and
-   * the records stay the same, so the idempotent store keeps it once either way. Throws if the file
-   * cannot be read as a batch.
+   * (the destination changed meanwhile, or NATS is away and the console gets the batch), or written in the
+   * previous version's row layout. The batch id and the records stay the same, so the idempotent store
+   * keeps it once either way. Throws if the file cannot be read as a batch.
    */
   async bodyAs(batch: SpooledBatch, form: BatchBodyForm): Promise<Buffer> {
     const body = this.body(batch);
-    if (batch.packed === (form === "packed")) return body;
-    const spooled = JSON.parse((await gunzipAsync(body)).toString("utf8"));
-    const converted =
-      form === "packed"
-        ? packFlowBatch(spooled.batch_id, spooled.records)
-        : { batch_id: spooled.batch_id, records: unpackRecords(spooled) };
-    return gzipAsync(JSON.stringify(converted));
+    if (batch.layout === (form === "packed" ? "columns" : "records")) return body;
+    const whole = wholeBatch(JSON.parse((await gunzipAsync(body)).toString("utf8")), batch.layout);
+    return gzipAsync(
+      JSON.stringify(form === "packed" ? packFlowBatch(whole.batch_id, whole.records) : whole),
+    );
   }
 
   /** Forgets a batch (accepted by the console, or refused for good). */
@@ -170,4 +181,12 @@ export class Spool {
     this.totalRecords -= batch.records;
     rmSync(batch.file, { force: true });
   }
+}
+
+/** A parsed spool file as whole records, whatever its layout. */
+function wholeBatch(spooled: unknown, layout: SpoolLayout): FlowBatch {
+  if (layout === "rows") return rowLayoutBatch(spooled);
+  if (layout === "records") return spooled as FlowBatch;
+  const packed = spooled as PackedFlowBatch;
+  return { batch_id: packed.batch_id, records: unpackRecords(packed) };
 }

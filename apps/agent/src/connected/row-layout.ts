@@ -1,0 +1,139 @@
+/**
+ * The packed row layout of the previous agent version, read here only for the spool files it left behind
+ * (`*.packed.json.gz`): the console no longer takes that layout, and the spool is its only reader. A body is
+ *
+ *   { "batch_id": "…", "fields": [...rowFields], "endpoints": [{ "process_name": …, … }],
+ *     "records": [["2026-11-26T06:00:00Z", "2026-11-26T06:00:09Z", "node-1", "src", …, 0, 812, 1]] }
+ *
+ * each record an array of values in {@link rowFields} order, `src`/`dst` indexes into `endpoints` (endpoint
+ * identities without pid). Decoded to whole records with the same batch id, so the console keeps the batch
+ * once even if the old version's post of it did arrive. Values are not checked here: the console checks
+ * every record of what is resent.
+ */
+import type { EndpointIdentity, FlowBatch, FlowRecord } from "@kernflow/protocol";
+
+/** Positions of a row's values, as the previous version wrote them (and in every file, as `fields`). */
+export const rowFields = [
+  "ts_start",
+  "ts_end",
+  "device",
+  "vantage",
+  "interface",
+  "direction",
+  "protocol",
+  "src_addr",
+  "dst_addr",
+  "src_port",
+  "dst_port",
+  "bytes",
+  "packets",
+  "sample_rate",
+  "tcp_flags",
+  "retransmits",
+  "rtt_us",
+  "app_latency_ms",
+  "cluster_id",
+  "src_pid",
+  "src",
+  "dst_pid",
+  "dst",
+] as const;
+
+type Row = [
+  ts_start: string,
+  ts_end: string,
+  device: string,
+  vantage: FlowRecord["vantage"],
+  iface: string,
+  direction: FlowRecord["direction"],
+  protocol: number,
+  src_addr: string,
+  dst_addr: string,
+  src_port: number,
+  dst_port: number,
+  bytes: number,
+  packets: number,
+  sample_rate: number,
+  tcp_flags: number,
+  retransmits: number,
+  rtt_us: number | null,
+  app_latency_ms: number | null,
+  cluster_id: string | null,
+  src_pid: number | null,
+  src: number,
+  dst_pid: number | null,
+  dst: number,
+];
+
+/** Decodes a parsed row-layout body to whole records; throws if it is not one (another layout, a bad index). */
+export function rowLayoutBatch(raw: unknown): FlowBatch {
+  const body = raw as { batch_id?: unknown; fields?: unknown; endpoints?: unknown; records?: unknown };
+  // `fields` names the positions in every file: a file of any other layout is refused, not misread.
+  if (JSON.stringify(body?.fields) !== JSON.stringify(rowFields)) {
+    throw new Error("not a batch in the packed row layout (its `fields` differ)");
+  }
+  if (typeof body.batch_id !== "string" || !Array.isArray(body.endpoints) || !Array.isArray(body.records)) {
+    throw new Error("row-layout batch without batch_id, endpoints or records");
+  }
+  const endpoints = body.endpoints as EndpointIdentity[];
+  const endpoint = (pid: number | null, at: number, i: number) => {
+    const identity = endpoints[at];
+    if (identity === undefined)
+      throw new Error(`record ${i} refers to endpoint ${at}, which the batch lacks`);
+    return { pid, ...identity };
+  };
+  const records = (body.records as unknown[]).map((row, i): FlowRecord => {
+    if (!Array.isArray(row) || row.length !== rowFields.length) {
+      throw new Error(`record ${i} is not an array of ${rowFields.length} values`);
+    }
+    const [
+      ts_start,
+      ts_end,
+      device,
+      vantage,
+      iface,
+      direction,
+      protocol,
+      src_addr,
+      dst_addr,
+      src_port,
+      dst_port,
+      bytes,
+      packets,
+      sample_rate,
+      tcp_flags,
+      retransmits,
+      rtt_us,
+      app_latency_ms,
+      cluster_id,
+      src_pid,
+      src,
+      dst_pid,
+      dst,
+    ] = row as Row;
+    return {
+      ts_start,
+      ts_end,
+      device,
+      vantage,
+      interface: iface,
+      direction,
+      protocol,
+      src_addr,
+      dst_addr,
+      src_port,
+      dst_port,
+      bytes,
+      packets,
+      sample_rate,
+      tcp_flags,
+      retransmits,
+      rtt_us,
+      app_latency_ms,
+      src: endpoint(src_pid, src, i),
+      dst: endpoint(dst_pid, dst, i),
+      cluster_id,
+    };
+  });
+  return { batch_id: body.batch_id, records };
+}
