@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { emptyEndpoint, type FlowRecord, packFlowBatch } from "@kernflow/protocol";
 import { afterEach, describe, expect, it } from "vitest";
+import { rowLayoutBody } from "../src/connected/row-layout.test-support";
 import type { AggregateOptions } from "../src/roles/aggregate";
 import { sampleRecord } from "../src/sinks/fixtures.test-support";
 import {
@@ -240,10 +241,15 @@ describe("kernflow-agent aggregate (real HTTP)", () => {
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain("record 0: protocol");
     const packed = packFlowBatch(randomUUID(), [record("src")]);
-    (packed.records[0] as unknown[])[9] = 70_000;
+    packed.columns.src_port[0] = 70_000;
     const badPacked = await postBatch(agg.url, credA, packed);
     expect(badPacked.status).toBe(400);
     expect(JSON.stringify(badPacked.body)).toContain("record 0: src_port");
+    // The previous version's row layout is refused with what to send instead (that version then resends
+    // whole records on a 400).
+    const rows = await postBatch(agg.url, credA, JSON.parse(rowLayoutBody) as never);
+    expect(rows.status).toBe(400);
+    expect(JSON.stringify(rows.body)).toContain("are no longer read");
     const notJson = await fetch(`${agg.url}/api/agent/v1/flows`, {
       method: "POST",
       headers: { authorization: `Bearer ${credA}` },
