@@ -24,7 +24,7 @@ import {
   packFlowBatch,
   unpackRecords,
 } from "./packed-batch";
-import { isCanonicalRecordTime } from "./record-time";
+import { columnMicros, isCanonicalRecordTime } from "./record-time";
 
 /** The body is not a valid flow batch; the message names the first bad record (by index) and field. */
 export class FlowBatchRejection extends Error {
@@ -267,7 +267,14 @@ function isPackedColumns(columns: unknown, contexts: number, endpoints: number):
   }
   const starts = c.ts_start as unknown[];
   const ends = c.ts_end as unknown[];
-  for (let i = 0; i < n; i++) if (!isTimeRange(starts[i], ends[i])) return false;
+  // Canonical (a number, not NaN) and ts_end ≥ ts_start compared as the schema compares them (as text).
+  const startUs = columnMicros(starts);
+  const endUs = columnMicros(ends);
+  for (let i = 0; i < n; i++) {
+    if (Number.isNaN(startUs[i]) || Number.isNaN(endUs[i]) || (ends[i] as string) < (starts[i] as string)) {
+      return false;
+    }
+  }
   const below = (limit: number) => (v: unknown) => intIn(v, 0, limit - 1);
   const col = (name: (typeof packedColumnNames)[number]) => c[name] as unknown[];
   return (

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { isCanonicalRecordTime, parseRecordTime, parseRecordTimeMicros } from "./record-time";
+import { columnMicros, isCanonicalRecordTime, parseRecordTime, parseRecordTimeMicros } from "./record-time";
 
 describe("parseRecordTime", () => {
   it("agrees with Date.parse on record timestamps, truncating beyond milliseconds", () => {
@@ -68,5 +68,19 @@ describe("isCanonicalRecordTime", () => {
       if (isCanonicalRecordTime(text)) expect(schema.safeParse(text).success, text).toBe(true);
     }
     expect(isCanonicalRecordTime("2026-11-26T01:00:00.5Z")).toBe(true);
+  });
+
+  it("reads a column of times once: µs of the canonical ones, NaN for the rest, remembered per array", () => {
+    const column = ["2026-11-26T01:00:00.123456Z", "2026-11-26T01:00Z", 7, "2026-11-26T01:00:00Z"];
+    const micros = columnMicros(column);
+    expect([...micros]).toEqual([
+      parseRecordTimeMicros("2026-11-26T01:00:00.123456Z"),
+      Number.NaN,
+      Number.NaN,
+      Date.parse("2026-11-26T01:00:00Z") * 1000,
+    ]);
+    expect(columnMicros(column)).toBe(micros);
+    // Another array of the same texts is read anew.
+    expect(columnMicros([...column])).not.toBe(micros);
   });
 });

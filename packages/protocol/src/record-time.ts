@@ -28,6 +28,27 @@ export function isCanonicalRecordTime(text: string): boolean {
   return !Number.isNaN(canonicalMicros(text));
 }
 
+const columnCache = new WeakMap<readonly unknown[], Float64Array>();
+
+/**
+ * Epoch µs of every timestamp of a column of a packed batch (NaN where a value is not the canonical form,
+ * or not text), read once per column array and remembered with it: the batch check, the ingest's window
+ * check and the store's encoder all ask for the same column, so each text is read once instead of thrice.
+ * The array must not be changed after it was first read.
+ */
+export function columnMicros(column: readonly unknown[]): Float64Array {
+  let micros = columnCache.get(column);
+  if (micros === undefined || micros.length !== column.length) {
+    micros = new Float64Array(column.length);
+    for (let i = 0; i < column.length; i++) {
+      const text = column[i];
+      micros[i] = typeof text === "string" ? canonicalMicros(text) : Number.NaN;
+    }
+    columnCache.set(column, micros);
+  }
+  return micros;
+}
+
 /** Epoch µs of the canonical form, read by position with integer arithmetic; NaN for anything else. */
 function canonicalMicros(text: string): number {
   const n = text.length;

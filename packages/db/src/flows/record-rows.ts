@@ -3,6 +3,7 @@
 // record context alone (its key, dictionary row, encoded values, rollup part) is done once per batch; per
 // record only fixed-width writes, the addresses and the rollup sums remain.
 import {
+  columnMicros,
   type EndpointIdentity,
   endpointIdentityKey,
   type FlowContext,
@@ -116,22 +117,15 @@ export function encodeBatch(
   const fields = recordColumns.length;
   const c = batch.columns;
   const n = packedRecordCount(batch);
-  // Records of one agent interval often share their times: each distinct text is parsed once in a run.
-  let startText = "";
-  let tsStart = 0;
-  let endText = "";
-  let tsEnd = 0;
+  // Read by the batch check already (remembered per column); a time the canonical reader does not take
+  // (valid by the schema all the same) is read here.
+  const starts = columnMicros(c.ts_start);
+  const ends = columnMicros(c.ts_end);
   for (let i = 0; i < n; i++) {
-    const startAt = c.ts_start[i] as string;
-    if (startAt !== startText) {
-      startText = startAt;
-      tsStart = parseRecordTimeMicros(startText);
-    }
-    const endAt = c.ts_end[i] as string;
-    if (endAt !== endText) {
-      endText = endAt;
-      tsEnd = parseRecordTimeMicros(endText);
-    }
+    let tsStart = starts[i] as number;
+    if (Number.isNaN(tsStart)) tsStart = parseRecordTimeMicros(c.ts_start[i] as string);
+    let tsEnd = ends[i] as number;
+    if (Number.isNaN(tsEnd)) tsEnd = parseRecordTimeMicros(c.ts_end[i] as string);
     const minuteMs = Math.floor(tsStart / 60_000_000) * 60_000;
     const day = dayStart(minuteMs);
     if (day !== lastDay) {
