@@ -203,6 +203,26 @@ describe("kernflow-agent aggregate (real HTTP)", () => {
     expect((await agg.metrics()).forward).toMatchObject({ forwarded: 2, retries: 2, dropped: 0 });
   });
 
+  it("forwards whole records, losing none, to a console that refuses the packed form with 400", async () => {
+    const console = await new ConsoleStandIn(new Set([credA])).start();
+    cleanups.push(() => console.stop());
+    console.refusePacked = true;
+    const agg = await startAggregator({ serverUrl: console.url, joinWindowMs: 0 });
+    await postBatch(agg.url, credA, packFlowBatch(randomUUID(), [record("src")]));
+    await eventually("the first batch stored", () => console.batches.length === 1);
+    await postBatch(agg.url, credA, {
+      batch_id: randomUUID(),
+      records: [record("src", { src_port: 41001 })],
+    });
+    await eventually("the second batch stored", () => console.batches.length === 2);
+    // The first batch is refused packed and sent again whole, same id; the second goes whole at once.
+    expect(console.requests.map((r) => r.status)).toEqual([400, 200, 200]);
+    expect(console.requests[0]?.batchId).toBe(console.requests[1]?.batchId);
+    expect(console.batches.map((b) => b.form)).toEqual(["records", "records"]);
+    expect(console.records.map((r) => r.src_port)).toEqual([41000, 41001]);
+    expect((await agg.metrics()).forward).toMatchObject({ forwarded: 2, dropped: 0 });
+  });
+
   it("answers duplicate for an agent's retried batch and forwards its records once", async () => {
     const console = await new ConsoleStandIn(new Set([credA])).start();
     cleanups.push(() => console.stop());

@@ -37,18 +37,20 @@ async function close(server: Server): Promise<void> {
 export interface ReceivedBatch {
   credential: string;
   batch: FlowBatch;
-  /** The body's form as sent: aggregators forward packed. */
+  /** The body's form as sent: aggregators forward packed (whole records to a console refusing packed). */
   form: "packed" | "records";
 }
 
 /**
  * A console stand-in: stores batches idempotently by (credential, batch_id) like the console's ingest,
- * refuses unknown credentials with 401, and can be told to fail the next N requests with 503.
+ * refuses unknown credentials with 401, and can be told to fail the next N requests with 503, or to refuse
+ * packed batches with 400 as a console that does not read the column layout does.
  */
 export class ConsoleStandIn {
   readonly batches: ReceivedBatch[] = [];
   readonly requests: { batchId: string; status: number }[] = [];
   failNext = 0;
+  refusePacked = false;
   private server: Server | null = null;
   url = "";
 
@@ -83,6 +85,12 @@ export class ConsoleStandIn {
         return answer(400, { error: { code: "bad_request", message: error.message } });
       }
       const batchId = batch.batch_id;
+      if (this.refusePacked && form === "packed")
+        return answer(
+          400,
+          { error: { code: "bad_request", message: "batch rejected: records: Required" } },
+          batchId,
+        );
       if (this.failNext > 0) {
         this.failNext--;
         return answer(503, { error: { code: "unavailable", message: "stand-in told to fail" } }, batchId);

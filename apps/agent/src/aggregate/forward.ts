@@ -58,7 +58,14 @@ export function derivedUuid(material: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-class PermanentRefusal extends Error {}
+class PermanentRefusal extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
 
 export class ConsoleForwarder {
   private readonly credentials: string[] = [];
@@ -74,6 +81,8 @@ export class ConsoleForwarder {
     retries: 0,
   };
   private lastError: string | null = null;
+  /** The console answered 400 to a packed batch: whole records from then on (this run). */
+  private packedRefused = false;
   private bufferedRecords = 0;
   private queuedRecords = 0;
   private wake: (() => void) | null = null;
@@ -208,7 +217,8 @@ export class ConsoleForwarder {
 
   /**
    * Sends one batch until the console takes it or refuses it for good. The console is sent the packed form
-   * (each endpoint once: smaller, and cheaper for it to read); the NATS stream carries whole records, its
+   * (by column, each endpoint and record context once: smaller, and cheaper for it to read; whole records
+   * once a console has refused that with a 400); the NATS stream carries whole records, its
    * documented format (flow-stream.ts). Each body is made once, when first needed, and kept for retries.
    */
   private async deliver(batch: Batch, signal: AbortSignal): Promise<void> {
@@ -232,15 +242,28 @@ export class ConsoleForwarder {
           this.lastError = error.message;
         }
       }
+      const packed = !this.packedRefused;
       try {
-        packedBody ??= await gzipAsync(JSON.stringify(packFlowBatch(batch.batchId, batch.records)));
-        const duplicate = await this.post(batch, packedBody, signal);
+        const body = packed
+          ? (packedBody ??= await gzipAsync(JSON.stringify(packFlowBatch(batch.batchId, batch.records))))
+          : (wholeBody ??= await gzipAsync(
+              JSON.stringify({ batch_id: batch.batchId, records: batch.records }),
+            ));
+        const duplicate = await this.post(batch, body, signal);
         this.counts.batches_sent++;
         if (duplicate) this.counts.batches_duplicate++;
         this.counts.forwarded += batch.records.length;
         return;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
+        if (error instanceof PermanentRefusal && error.status === 400 && packed) {
+          // Perhaps a console that does not read the column layout (older than packing, or of the version
+          // that packed by row): this batch goes again at once as whole records, which every console takes,
+          // and so do all later ones; only if that is refused too are the records dropped.
+          this.packedRefused = true;
+          this.options.log(`forward: ${message}; sending whole records from now on (an older console?)`);
+          continue;
+        }
         if (error instanceof PermanentRefusal) {
           this.counts.dropped += batch.records.length;
           this.lastError = message;
@@ -286,6 +309,6 @@ export class ConsoleForwarder {
       if (Number.isFinite(seconds) && seconds > 0) error.retryAfterMs = Math.min(seconds * 1000, 60_000);
       throw error;
     }
-    throw new PermanentRefusal(reason);
+    throw new PermanentRefusal(reason, response.status);
   }
 }
