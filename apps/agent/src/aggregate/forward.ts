@@ -244,12 +244,11 @@ export class ConsoleForwarder {
       }
       const packed = !this.packedRefused;
       try {
-        const body = packed
-          ? (packedBody ??= await gzipAsync(JSON.stringify(packFlowBatch(batch.batchId, batch.records))))
-          : (wholeBody ??= await gzipAsync(
-              JSON.stringify({ batch_id: batch.batchId, records: batch.records }),
-            ));
-        const duplicate = await this.post(batch, body, signal);
+        if (packed)
+          packedBody ??= await gzipAsync(JSON.stringify(packFlowBatch(batch.batchId, batch.records)));
+        else
+          wholeBody ??= await gzipAsync(JSON.stringify({ batch_id: batch.batchId, records: batch.records }));
+        const duplicate = await this.post(batch, (packed ? packedBody : wholeBody) as Buffer, signal);
         this.counts.batches_sent++;
         if (duplicate) this.counts.batches_duplicate++;
         this.counts.forwarded += batch.records.length;
