@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
 import type { FlowStore } from "@kernflow/db";
 import {
+  columnMicros,
   FlowBatchRejection,
   type FlowBatchResponse,
   type PackedFlowBatch,
@@ -143,8 +144,12 @@ function checkRecords(batch: PackedFlowBatch, deviceName: string, retentionDays:
   const latestUs = (now.getTime() + MAX_FUTURE_MS) * 1000;
   const earliestUs = (now.getTime() - retentionDays * DAY_MS) * 1000;
   const starts = columns.ts_start;
+  // Read by the batch check already (remembered per column); a time not in the canonical form (NaN there,
+  // valid by the schema all the same) is read here.
+  const micros = columnMicros(starts);
   for (let i = 0; i < starts.length; i++) {
-    const startUs = parseRecordTimeMicros(starts[i] as string);
+    let startUs = micros[i] as number;
+    if (Number.isNaN(startUs)) startUs = parseRecordTimeMicros(starts[i] as string);
     if (startUs > latestUs)
       throw new InvalidInputError(`batch rejected: record ${i}: ts_start is in the future`);
     if (startUs < earliestUs) {
