@@ -10,7 +10,9 @@
  *
  * `--concurrency` batches are in flight at once, as when several agents ship at the same time.
  *
- * Runs on a private embedded PostgreSQL in a temporary folder (removed at the end).
+ * Runs on a private embedded PostgreSQL in a temporary folder (removed at the end). The npm script runs it
+ * with the V8 flag the console is started with (`--max-semi-space-size=32`, scripts/start.sh); the first line
+ * printed says which young generation this run had.
  */
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -96,8 +98,11 @@ try {
   const records = benchRecords(flags.records, "bench-1", now - 3_600_000, 3_500_000, 7);
   const batches: (typeof records)[] = [];
   for (let i = 0; i < records.length; i += flags.batch) batches.push(records.slice(i, i + flags.batch));
+  const semiSpace = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(" ")].find((a) =>
+    a.startsWith("--max-semi-space-size"),
+  );
   console.log(
-    `${records.length} records in ${batches.length} batches of ${flags.batch}, ${flags.concurrency} in flight; load average ${loadavg()
+    `${records.length} records in ${batches.length} batches of ${flags.batch}, ${flags.concurrency} in flight; V8 ${semiSpace ?? "default semi-space (16 MiB)"}; load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(" ")}`,
   );
