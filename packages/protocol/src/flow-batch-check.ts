@@ -192,29 +192,26 @@ function isEndpoint(e: unknown): boolean {
   return isPlainObject(e) && hasExactKeys(e, endpointKeys) && isPid(e.pid) && isEndpointIdentityFields(e);
 }
 
+const safeCounter = (v: unknown) => intIn(v, 0, MAX_SAFE);
+const isPort = (v: unknown) => intIn(v, 0, 65535);
+const isLatency = (v: unknown) => v === null || (Number.isFinite(v) && (v as number) >= 0);
+
 function isRecord(r: unknown): boolean {
   if (!isPlainObject(r) || !hasExactKeys(r, recordKeys)) return false;
   return (
     isTimeRange(r.ts_start, r.ts_end) &&
-    typeof r.device === "string" &&
-    r.device.length > 0 &&
-    typeof r.interface === "string" &&
-    r.interface.length > 0 &&
-    (r.vantage === "src" || r.vantage === "dst") &&
-    (r.direction === "ingress" || r.direction === "egress") &&
-    intIn(r.protocol, 0, 255) &&
+    hasContextFields(r) &&
     isAddress(r.src_addr) &&
     isAddress(r.dst_addr) &&
-    intIn(r.src_port, 0, 65535) &&
-    intIn(r.dst_port, 0, 65535) &&
-    intIn(r.bytes, 0, MAX_SAFE) &&
-    intIn(r.packets, 0, MAX_SAFE) &&
+    isPort(r.src_port) &&
+    isPort(r.dst_port) &&
+    safeCounter(r.bytes) &&
+    safeCounter(r.packets) &&
     intIn(r.sample_rate, 1, INT32_MAX) &&
     intIn(r.tcp_flags, 0, 0xfff) &&
-    intIn(r.retransmits, 0, MAX_SAFE) &&
-    (r.rtt_us === null || intIn(r.rtt_us, 0, MAX_SAFE)) &&
-    (r.app_latency_ms === null || (Number.isFinite(r.app_latency_ms) && (r.app_latency_ms as number) >= 0)) &&
-    nullableString(r.cluster_id) &&
+    safeCounter(r.retransmits) &&
+    (r.rtt_us === null || safeCounter(r.rtt_us)) &&
+    isLatency(r.app_latency_ms) &&
     isEndpoint(r.src) &&
     isEndpoint(r.dst)
   );
@@ -231,9 +228,8 @@ export function isCertainlyValidBatch(raw: unknown): raw is FlowBatch {
   return true;
 }
 
-const contextKeys = new Set(Object.keys(flowContextSchema.shape));
-function isContext(c: unknown): boolean {
-  if (!isPlainObject(c) || !hasExactKeys(c, contextKeys)) return false;
+/** A record's own low-cardinality fields (a context's, or a whole record's), as flowContextSchema takes them. */
+function hasContextFields(c: Record<string, unknown>): boolean {
   return (
     typeof c.device === "string" &&
     c.device.length > 0 &&
@@ -245,15 +241,16 @@ function isContext(c: unknown): boolean {
     nullableString(c.cluster_id)
   );
 }
+const contextKeys = new Set(Object.keys(flowContextSchema.shape));
+function isContext(c: unknown): boolean {
+  return isPlainObject(c) && hasExactKeys(c, contextKeys) && hasContextFields(c);
+}
 
 /** Every value of a column passes `ok`. */
 function all(column: readonly unknown[], ok: (v: unknown) => boolean): boolean {
   for (let i = 0; i < column.length; i++) if (!ok(column[i])) return false;
   return true;
 }
-const safeCounter = (v: unknown) => intIn(v, 0, MAX_SAFE);
-const isPort = (v: unknown) => intIn(v, 0, 65535);
-const isLatency = (v: unknown) => v === null || (Number.isFinite(v) && (v as number) >= 0);
 
 /** The columns of a packed batch: all of one length, each value as its field's schema takes it. */
 function isPackedColumns(columns: unknown, contexts: number, endpoints: number): boolean {

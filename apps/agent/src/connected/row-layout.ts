@@ -39,32 +39,6 @@ export const rowFields = [
   "dst",
 ] as const;
 
-type Row = [
-  ts_start: string,
-  ts_end: string,
-  device: string,
-  vantage: FlowRecord["vantage"],
-  iface: string,
-  direction: FlowRecord["direction"],
-  protocol: number,
-  src_addr: string,
-  dst_addr: string,
-  src_port: number,
-  dst_port: number,
-  bytes: number,
-  packets: number,
-  sample_rate: number,
-  tcp_flags: number,
-  retransmits: number,
-  rtt_us: number | null,
-  app_latency_ms: number | null,
-  cluster_id: string | null,
-  src_pid: number | null,
-  src: number,
-  dst_pid: number | null,
-  dst: number,
-];
-
 /** Decodes a parsed row-layout body to whole records; throws if it is not one (another layout, a bad index). */
 export function rowLayoutBatch(raw: unknown): FlowBatch {
   const body = raw as { batch_id?: unknown; fields?: unknown; endpoints?: unknown; records?: unknown };
@@ -86,54 +60,15 @@ export function rowLayoutBatch(raw: unknown): FlowBatch {
     if (!Array.isArray(row) || row.length !== rowFields.length) {
       throw new Error(`record ${i} is not an array of ${rowFields.length} values`);
     }
-    const [
-      ts_start,
-      ts_end,
-      device,
-      vantage,
-      iface,
-      direction,
-      protocol,
-      src_addr,
-      dst_addr,
-      src_port,
-      dst_port,
-      bytes,
-      packets,
-      sample_rate,
-      tcp_flags,
-      retransmits,
-      rtt_us,
-      app_latency_ms,
-      cluster_id,
-      src_pid,
-      src,
-      dst_pid,
-      dst,
-    ] = row as Row;
+    // Named by position; the pids and endpoint indexes become the two endpoints.
+    const { src_pid, src, dst_pid, dst, ...own } = Object.fromEntries(
+      rowFields.map((field, k) => [field, row[k]]),
+    ) as Record<(typeof rowFields)[number], unknown>;
     return {
-      ts_start,
-      ts_end,
-      device,
-      vantage,
-      interface: iface,
-      direction,
-      protocol,
-      src_addr,
-      dst_addr,
-      src_port,
-      dst_port,
-      bytes,
-      packets,
-      sample_rate,
-      tcp_flags,
-      retransmits,
-      rtt_us,
-      app_latency_ms,
-      src: endpoint(src_pid, src, i),
-      dst: endpoint(dst_pid, dst, i),
-      cluster_id,
-    };
+      ...own,
+      src: endpoint(src_pid as number | null, src as number, i),
+      dst: endpoint(dst_pid as number | null, dst as number, i),
+    } as FlowRecord;
   });
   return { batch_id: body.batch_id, records };
 }
