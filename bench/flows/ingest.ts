@@ -10,17 +10,19 @@
  *
  * `--concurrency` batches are in flight at once, as when several agents ship at the same time.
  *
- * Runs on a private embedded PostgreSQL in a temporary folder (removed at the end). The npm script runs it
+ * Runs on a private embedded PostgreSQL in a temporary folder (removed at the end), opened the way the console
+ * opens its own (openDatabase with KERNFLOW_HOME there): the same durable server settings (fsync, synchronous
+ * commit and full-page writes on), not the tests' throw-away settings that switch them off. The npm script runs it
  * with the V8 flag the console is started with (`--max-semi-space-size=32`, scripts/start.sh); the first line
  * printed says which young generation this run had.
  */
-import { writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { ingestFlowBatch } from "@kernflow/api";
-import { createFlowStore, encodeBatchRows, recordColumns } from "@kernflow/db";
-import { createTestDatabase, stopTestServer } from "@kernflow/db/testing";
+import { createFlowStore, encodeBatchRows, openDatabase, recordColumns } from "@kernflow/db";
 import { packFlowBatch } from "@kernflow/protocol";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
@@ -46,7 +48,10 @@ const flags = z
     }).values,
   );
 
-const database = await createTestDatabase();
+const home = mkdtempSync(join(tmpdir(), "kernflow-bench-ingest-"));
+// As root the server runs as `postgres`, which must be able to enter the folder (mkdtemp makes it 0700).
+chmodSync(home, 0o755);
+const database = await openDatabase({ env: { KERNFLOW_HOME: home } });
 const pool = new pg.Pool({ connectionString: database.url, max: 2 });
 const port = new URL(database.url).port;
 const figures: Record<string, number> = {};
@@ -199,8 +204,8 @@ try {
   if (flags.json) writeFileSync(flags.json, JSON.stringify(figures, null, 2));
 } finally {
   await pool.end();
-  await database.cleanup();
-  await stopTestServer();
+  await database.close();
+  rmSync(home, { recursive: true, force: true });
 }
 
 function fmt(n: number): string {
