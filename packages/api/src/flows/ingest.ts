@@ -24,6 +24,7 @@ import {
 import { exportRecords } from "../export/console-exporter";
 import { readBodyLimited } from "../http/body";
 import { errorBody, jsonResponse, restErrorResponse } from "../rest/error-response";
+import { type IngestGate, processIngestGate } from "./ingest-gate";
 import { FlowRateLimiter } from "./rate-limit";
 
 /** Compressed body limit: a full batch (100k records) compresses to well under this. */
@@ -42,48 +43,55 @@ export interface IngestDeps {
   device: { id: string; name: string; planId: string };
   /** Defaults to the plan buckets in the database, shared by every console process. */
   limiter?: FlowRateLimiter;
+  /** How many batches are worked on at once; defaults to this process's gate (ingest-gate.ts). */
+  gate?: IngestGate;
   now?: () => Date;
 }
 
 export async function ingestFlowBatch(deps: IngestDeps, request: Request): Promise<Response> {
   try {
-    const batch = await readFlowBatch(request);
-    const plan = await deps.db.plan.findUnique({
-      where: { id: deps.device.planId },
-      select: { maxFlowsPerSecond: true, retentionDays: true },
-    });
-    if (!plan) throw new NotFoundError("Plan", deps.device.planId);
-    checkRecords(batch, deps.device.name, plan.retentionDays, (deps.now ?? (() => new Date()))());
-
-    const limiter = deps.limiter ?? new FlowRateLimiter(deps.db);
-    const count = packedRecordCount(batch);
-    const { retryAfterSeconds } = await limiter.take(deps.device.planId, plan.maxFlowsPerSecond, count);
-    if (retryAfterSeconds > 0) {
-      throw new RateLimitedError(
-        `plan allows ${plan.maxFlowsPerSecond} flow records/s; keep the batch and retry after ${retryAfterSeconds} s`,
-        new Date(Date.now() + retryAfterSeconds * 1000),
-      );
-    }
-    let result: FlowBatchResponse;
-    try {
-      result = await deps.flowStore.writeBatch(deps.device.id, deps.device.planId, batch);
-    } catch (error) {
-      // The write's error is the answer; a refund that fails too only leaves the tokens spent.
-      await limiter.refund(deps.device.planId, count).catch((refundError: unknown) => {
-        console.error("[kernflow api] flow tokens of a failed write not given back", refundError);
-      });
-      throw error;
-    }
-    if (result.duplicate) await limiter.refund(deps.device.planId, count);
-    // Stored first, then exported (a retried batch only once); the agent does not wait for collectors. The
-    // batch is unpacked into whole records only if the plan has an enabled export target.
-    else void exportRecords(deps.db, deps.device.planId, batch);
-    return jsonResponse(result, 200);
+    return await (deps.gate ?? processIngestGate).run(() => storeFlowBatch(deps, request));
   } catch (error) {
     if (error instanceof DomainError) return restErrorResponse(error);
     console.error("[kernflow api] flow ingest failed", error);
     return jsonResponse(errorBody("INTERNAL_SERVER_ERROR", "flow batch not stored; retry later"), 500);
   }
+}
+
+/** Reads, checks, rate-limits and stores one batch; errors are the caller's to answer. */
+async function storeFlowBatch(deps: IngestDeps, request: Request): Promise<Response> {
+  const batch = await readFlowBatch(request);
+  const plan = await deps.db.plan.findUnique({
+    where: { id: deps.device.planId },
+    select: { maxFlowsPerSecond: true, retentionDays: true },
+  });
+  if (!plan) throw new NotFoundError("Plan", deps.device.planId);
+  checkRecords(batch, deps.device.name, plan.retentionDays, (deps.now ?? (() => new Date()))());
+
+  const limiter = deps.limiter ?? new FlowRateLimiter(deps.db);
+  const count = packedRecordCount(batch);
+  const { retryAfterSeconds } = await limiter.take(deps.device.planId, plan.maxFlowsPerSecond, count);
+  if (retryAfterSeconds > 0) {
+    throw new RateLimitedError(
+      `plan allows ${plan.maxFlowsPerSecond} flow records/s; keep the batch and retry after ${retryAfterSeconds} s`,
+      new Date(Date.now() + retryAfterSeconds * 1000),
+    );
+  }
+  let result: FlowBatchResponse;
+  try {
+    result = await deps.flowStore.writeBatch(deps.device.id, deps.device.planId, batch);
+  } catch (error) {
+    // The write's error is the answer; a refund that fails too only leaves the tokens spent.
+    await limiter.refund(deps.device.planId, count).catch((refundError: unknown) => {
+      console.error("[kernflow api] flow tokens of a failed write not given back", refundError);
+    });
+    throw error;
+  }
+  if (result.duplicate) await limiter.refund(deps.device.planId, count);
+  // Stored first, then exported (a retried batch only once); the agent does not wait for collectors. The
+  // batch is unpacked into whole records only if the plan has an enabled export target.
+  else void exportRecords(deps.db, deps.device.planId, batch);
+  return jsonResponse(result, 200);
 }
 
 /**
