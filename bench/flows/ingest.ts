@@ -6,9 +6,11 @@
  * binary, as the store writes them, into one unpartitioned table with no rollup, no endpoint dictionary and
  * no idempotency row.
  *
- *   npm run bench:flows:ingest -w @kernflow/bench -- [--records 200000] [--batch 10000] [--concurrency 2] [--json FILE]
+ *   npm run bench:flows:ingest -w @kernflow/bench -- [--records 200000] [--batch 10000] [--concurrency 4] [--json FILE]
  *
- * `--concurrency` batches are in flight at once, as when several agents ship at the same time.
+ * `--concurrency` batches are in flight at once, as when several agents ship at the same time. The default is
+ * what one console process works on at once (DEFAULT_INGEST_CONCURRENCY, its ingest gate): fewer leave
+ * cores idle, more wait at the gate in the whole path.
  *
  * Runs on a private embedded PostgreSQL in a temporary folder (removed at the end), opened the way the console
  * opens its own (openDatabase with KERNFLOW_HOME there): the same durable server settings (fsync, synchronous
@@ -21,7 +23,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { ingestFlowBatch } from "@kernflow/api";
+import { DEFAULT_INGEST_CONCURRENCY, ingestFlowBatch } from "@kernflow/api";
 import { createFlowStore, encodeBatchRows, openDatabase, recordColumns } from "@kernflow/db";
 import { packFlowBatch } from "@kernflow/protocol";
 import pg from "pg";
@@ -42,7 +44,7 @@ const flags = z
       options: {
         records: { type: "string", default: "200000" },
         batch: { type: "string", default: "10000" },
-        concurrency: { type: "string", default: "2" },
+        concurrency: { type: "string", default: String(DEFAULT_INGEST_CONCURRENCY) },
         json: { type: "string" },
       },
     }).values,

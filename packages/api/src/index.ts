@@ -14,6 +14,7 @@ export type { ApiDeps, Context } from "./context";
 export { createContext } from "./context";
 export * from "./errors";
 export { type IngestDeps, ingestFlowBatch } from "./flows/ingest";
+export { DEFAULT_INGEST_CONCURRENCY } from "./flows/ingest-gate";
 export { FlowRateLimiter } from "./flows/rate-limit";
 export { applyFlowRetention, scheduleFlowRetention } from "./flows/retention";
 export { CSRF_HEADER, SESSION_COOKIE } from "./http/request-info";
