@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { emptyEndpoint, type FlowRecord, packFlowBatch } from "@kernflow/protocol";
+import { rowLayoutBody } from "@kernflow/protocol/row-layout-sample";
 import { afterEach, describe, expect, it } from "vitest";
-import { rowLayoutBody } from "../src/connected/row-layout.test-support";
 import type { AggregateOptions } from "../src/roles/aggregate";
 import { sampleRecord } from "../src/sinks/fixtures.test-support";
 import {

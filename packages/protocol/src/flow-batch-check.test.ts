@@ -12,6 +12,7 @@ import {
 } from "./flow-batch-check";
 import { emptyEndpoint, type FlowRecord, flowRecordWith } from "./flow-record";
 import { packFlowBatch } from "./packed-batch";
+import { rowLayoutBatchId, rowLayoutBody, rowLayoutRecords } from "./row-layout-sample";
 
 const id = "3f0c9a52-8e1d-4b7a-9c2e-5d4f6a7b8c9d";
 
@@ -101,11 +102,17 @@ describe("flow batch body reader", () => {
     ).toThrow(FlowBatchRejection);
   });
 
-  it("refuses the row layout of earlier agents, saying what to send instead", () => {
-    const rows = { batch_id: id, fields: ["ts_start"], endpoints: [], records: [["2026-11-26T06:00:00Z"]] };
-    expect(() => parseFlowBatchJson(rows)).toThrow(
-      /no longer read; send the column layout .* or whole records/,
-    );
+  it("reads the row layout of the previous version as the whole records it holds, checked as such", () => {
+    const checked = checkFlowBatchJson(JSON.parse(rowLayoutBody));
+    expect(checked).toEqual({
+      form: "records",
+      batch: { batch_id: rowLayoutBatchId, records: rowLayoutRecords },
+    });
+    const bad = JSON.parse(rowLayoutBody);
+    bad.records[1][9] = 70_000; // src_port
+    expect(() => parseFlowBatchJson(bad)).toThrow(/^batch rejected: record 1: src_port: /);
+    bad.fields = ["ts_start"];
+    expect(() => parseFlowBatchJson(bad)).toThrow(/^batch rejected: not a batch in the packed row layout/);
   });
 
   it("names the record and field of a bad whole record", () => {

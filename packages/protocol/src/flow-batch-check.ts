@@ -1,7 +1,9 @@
 /**
  * The one reader of a flow-batch body (already JSON-parsed) for every receiver: the console's ingest and the
  * aggregator. Both forms are accepted, packed ({@link packedFlowBatchSchema}, what agents send) and whole
- * records ({@link flowBatchSchema}, what NATS carries and older agents send).
+ * records ({@link flowBatchSchema}, what NATS carries), and the packed row layout of the previous agent
+ * version (row-layout.ts), checked as the whole records it decodes to, so agents and aggregators not yet
+ * upgraded lose nothing.
  *
  * zod's parse costs ~20 µs per whole record, more than the database write, so each form first goes through
  * a hand-written check that only ever answers "valid" for input its schema accepts (it is as strict or
@@ -24,7 +26,8 @@ import {
   packFlowBatch,
   unpackRecords,
 } from "./packed-batch";
-import { columnMicros, isCanonicalRecordTime } from "./record-time";
+import { isCanonicalRecordTime, readColumnMicros } from "./record-time";
+import { rowLayoutBatch } from "./row-layout";
 
 /** The body is not a valid flow batch; the message names the first bad record (by index) and field. */
 export class FlowBatchRejection extends Error {
@@ -44,16 +47,25 @@ export function checkFlowBatchJson(raw: unknown): CheckedFlowBatch {
     if (parsed.success) return { form: "packed", batch: parsed.data };
     throw rejection(parsed.error.issues[0]);
   }
-  if (isRowPackedBatchShape(raw)) throw new FlowBatchRejection(rowLayoutMessage);
-  if (isCertainlyValidBatch(raw)) return { form: "records", batch: raw };
-  const parsed = flowBatchSchema.safeParse(raw);
-  if (parsed.success) return { form: "records", batch: parsed.data };
-  throw rejection(parsed.error.issues[0]);
+  if (isRowPackedBatchShape(raw)) return { form: "records", batch: checkWholeRecords(rowLayoutRecords(raw)) };
+  return { form: "records", batch: checkWholeRecords(raw) };
 }
 
-/** Said to agents of the version that packed batches by row: they resend as whole records on a 400. */
-export const rowLayoutMessage =
-  "batch rejected: packed batches by row (`fields` and `records`) are no longer read; send the column layout (`contexts` and `columns`) or whole records (`records`)";
+/** A row-layout body (earlier agents and aggregators) as whole records, to be checked as such. */
+function rowLayoutRecords(raw: unknown): unknown {
+  try {
+    return rowLayoutBatch(raw);
+  } catch (error) {
+    throw new FlowBatchRejection(`batch rejected: ${(error as Error).message}`);
+  }
+}
+
+function checkWholeRecords(raw: unknown): FlowBatch {
+  if (isCertainlyValidBatch(raw)) return raw;
+  const parsed = flowBatchSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  throw rejection(parsed.error.issues[0]);
+}
 
 /** Checks a parsed body of either form and returns it packed (whole records are packed here). */
 export function parseFlowBatchJson(raw: unknown): PackedFlowBatch {
@@ -265,8 +277,8 @@ function isPackedColumns(columns: unknown, contexts: number, endpoints: number):
   const starts = c.ts_start as unknown[];
   const ends = c.ts_end as unknown[];
   // Canonical (a number, not NaN) and ts_end ≥ ts_start compared as the schema compares them (as text).
-  const startUs = columnMicros(starts);
-  const endUs = columnMicros(ends);
+  const startUs = readColumnMicros(starts);
+  const endUs = readColumnMicros(ends);
   for (let i = 0; i < n; i++) {
     if (Number.isNaN(startUs[i]) || Number.isNaN(endUs[i]) || (ends[i] as string) < (starts[i] as string)) {
       return false;

@@ -9,3 +9,4 @@ export * from "./globs";
 export * from "./kube-metadata";
 export * from "./packed-batch";
 export * from "./record-time";
+export * from "./row-layout";

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { columnMicros, isCanonicalRecordTime, parseRecordTime, parseRecordTimeMicros } from "./record-time";
+import {
+  columnMicros,
+  isCanonicalRecordTime,
+  parseRecordTime,
+  parseRecordTimeMicros,
+  readColumnMicros,
+} from "./record-time";
 
 describe("parseRecordTime", () => {
   it("agrees with Date.parse on record timestamps, truncating beyond milliseconds", () => {
@@ -80,7 +86,11 @@ describe("isCanonicalRecordTime", () => {
       Date.parse("2026-11-26T01:00:00Z") * 1000,
     ]);
     expect(columnMicros(column)).toBe(micros);
-    // Another array of the same texts is read anew.
+    // Another array of the same texts is read anew; a new reading (the batch check's) replaces the old.
     expect(columnMicros([...column])).not.toBe(micros);
+    column[1] = "2026-11-26T01:00:01Z";
+    const again = readColumnMicros(column);
+    expect(again[1]).toBe(Date.parse("2026-11-26T01:00:01Z") * 1000);
+    expect(columnMicros(column)).toBe(again);
   });
 });

@@ -32,21 +32,27 @@ const columnCache = new WeakMap<readonly unknown[], Float64Array>();
 
 /**
  * Epoch µs of every timestamp of a column of a packed batch (NaN where a value is not the canonical form,
- * or not text), read once per column array and remembered with it: the batch check, the ingest's window
- * check and the store's encoder all ask for the same column, so each text is read once instead of thrice.
- * The array must not be changed after it was first read.
+ * or not text), read now and remembered with the array: the batch check reads each column with this, and
+ * the ingest's window check and the store's encoder then get the same values from {@link columnMicros}
+ * instead of reading every text again.
+ */
+export function readColumnMicros(column: readonly unknown[]): Float64Array {
+  const micros = new Float64Array(column.length);
+  for (let i = 0; i < column.length; i++) {
+    const text = column[i];
+    micros[i] = typeof text === "string" ? canonicalMicros(text) : Number.NaN;
+  }
+  columnCache.set(column, micros);
+  return micros;
+}
+
+/**
+ * The values {@link readColumnMicros} remembered for this array (the batch check's reading: the column must
+ * not be changed after it was checked), or read now if none are.
  */
 export function columnMicros(column: readonly unknown[]): Float64Array {
-  let micros = columnCache.get(column);
-  if (micros === undefined || micros.length !== column.length) {
-    micros = new Float64Array(column.length);
-    for (let i = 0; i < column.length; i++) {
-      const text = column[i];
-      micros[i] = typeof text === "string" ? canonicalMicros(text) : Number.NaN;
-    }
-    columnCache.set(column, micros);
-  }
-  return micros;
+  const micros = columnCache.get(column);
+  return micros !== undefined && micros.length === column.length ? micros : readColumnMicros(column);
 }
 
 /** Epoch µs of the canonical form, read by position with integer arithmetic; NaN for anything else. */

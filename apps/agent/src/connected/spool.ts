@@ -8,9 +8,9 @@ import {
   type PackedFlowBatch,
   packedRecordCount,
   packFlowBatch,
+  rowLayoutBatch,
   unpackRecords,
 } from "@kernflow/protocol";
-import { rowLayoutBatch } from "./row-layout";
 import { writeFileAtomic } from "./state";
 
 /** 256 MiB of compressed batches: hours of a busy host's records while the console is away. */
@@ -30,7 +30,7 @@ export interface SpooledBatch {
 
 /**
  * What a spool file holds: the packed column layout (packed-batch.ts), whole records (flowBatchSchema), or
- * the packed row layout of the previous version (row-layout.ts), which is only read, never written.
+ * the packed row layout of the previous version (@kernflow/protocol row-layout.ts), which is only read, never written.
  */
 export type SpoolLayout = "columns" | "records" | "rows";
 

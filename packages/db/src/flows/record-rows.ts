@@ -103,7 +103,8 @@ export function encodeBatch(
     return parts.indexOf(e);
   });
   const { encoded: contexts, owns } = encodeContexts(batch.contexts);
-  const contextBytes = Math.max(0, ...contexts.map((c) => c.head.length + c.cluster.length));
+  let contextBytes = 0;
+  for (const c of contexts) contextBytes = Math.max(contextBytes, c.head.length + c.cluster.length);
 
   // plan_id and device_id: the same two fields starting every row.
   const prefix = encodedValues(64, (rows) => {

@@ -1,16 +1,18 @@
 /**
- * The packed row layout of the previous agent version, read here only for the spool files it left behind
- * (`*.packed.json.gz`): the console no longer takes that layout, and the spool is its only reader. A body is
+ * The packed row layout of the previous agent version, read (never written) so nothing is lost while a fleet
+ * upgrades: receivers (console, aggregator) still take such bodies from agents and aggregators not yet
+ * upgraded, and an upgraded agent sends the spool files it left behind (`*.packed.json.gz`). A body is
  *
  *   { "batch_id": "…", "fields": [...rowFields], "endpoints": [{ "process_name": …, … }],
  *     "records": [["2026-11-26T06:00:00Z", "2026-11-26T06:00:09Z", "node-1", "src", …, 0, 812, 1]] }
  *
  * each record an array of values in {@link rowFields} order, `src`/`dst` indexes into `endpoints` (endpoint
- * identities without pid). Decoded to whole records with the same batch id, so the console keeps the batch
- * once even if the old version's post of it did arrive. Values are not checked here: the console checks
- * every record of what is resent.
+ * identities without pid). Decoded to whole records with the same batch id (a batch the old version did post
+ * is kept once). Values are not checked here: receivers check the decoded records as whole records.
  */
-import type { EndpointIdentity, FlowBatch, FlowRecord } from "@kernflow/protocol";
+import type { FlowBatch } from "./agent-protocol";
+import type { FlowRecord } from "./flow-record";
+import type { EndpointIdentity } from "./packed-batch";
 
 /** Positions of a row's values, as the previous version wrote them (and in every file, as `fields`). */
 export const rowFields = [
