@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { emptyEndpoint, type FlowRecord, packFlowBatch } from "@kernflow/protocol";
-import { rowLayoutBody } from "@kernflow/protocol/row-layout-sample";
+import { rowLayoutBody, rowLayoutRecords } from "@kernflow/protocol/row-layout-sample";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AggregateOptions } from "../src/roles/aggregate";
 import { sampleRecord } from "../src/sinks/fixtures.test-support";
@@ -223,6 +223,21 @@ describe("kernflow-agent aggregate (real HTTP)", () => {
     expect((await agg.metrics()).forward).toMatchObject({ forwarded: 2, dropped: 0 });
   });
 
+  it("takes a batch in the previous version's row layout from an agent not yet upgraded and forwards its records", async () => {
+    const console = await new ConsoleStandIn(new Set([credA])).start();
+    cleanups.push(() => console.stop());
+    const agg = await startAggregator({ serverUrl: console.url, joinWindowMs: 0 });
+    const rows = await postBatch(agg.url, credA, JSON.parse(rowLayoutBody));
+    expect(rows).toEqual({ status: 200, body: { accepted: rowLayoutRecords.length, duplicate: false } });
+    await eventually(
+      "the row-layout records forwarded",
+      () => console.records.length === rowLayoutRecords.length,
+    );
+    expect(console.batches.map((b) => b.form)).toEqual(["packed"]);
+    // The records it holds, each whole, under the credential they came with.
+    expect(console.records).toEqual(rowLayoutRecords.map((r) => ({ ...r, credential: credA })));
+  });
+
   it("answers duplicate for an agent's retried batch and forwards its records once", async () => {
     const console = await new ConsoleStandIn(new Set([credA])).start();
     cleanups.push(() => console.stop());
@@ -265,11 +280,12 @@ describe("kernflow-agent aggregate (real HTTP)", () => {
     const badPacked = await postBatch(agg.url, credA, packed);
     expect(badPacked.status).toBe(400);
     expect(JSON.stringify(badPacked.body)).toContain("record 0: src_port");
-    // The previous version's row layout is refused with what to send instead (that version then resends
-    // whole records on a 400).
-    const rows = await postBatch(agg.url, credA, JSON.parse(rowLayoutBody) as never);
-    expect(rows.status).toBe(400);
-    expect(JSON.stringify(rows.body)).toContain("are no longer read");
+    // A bad value in the previous version's row layout is refused as in a whole record.
+    const badRows = JSON.parse(rowLayoutBody);
+    badRows.records[1][9] = 70_000; // src_port
+    const refusedRows = await postBatch(agg.url, credA, badRows);
+    expect(refusedRows.status).toBe(400);
+    expect(JSON.stringify(refusedRows.body)).toContain("record 1: src_port");
     const notJson = await fetch(`${agg.url}/api/agent/v1/flows`, {
       method: "POST",
       headers: { authorization: `Bearer ${credA}` },

@@ -14,6 +14,7 @@ import {
   packFlowBatch,
   parseFlowBatchJson,
 } from "@kernflow/protocol";
+import { rowLayoutBatchId, rowLayoutBody, rowLayoutRecords } from "@kernflow/protocol/row-layout-sample";
 import { describe, expect, it } from "vitest";
 import { benchRecords } from "../../../bench/flows/records";
 
@@ -307,16 +308,31 @@ describe("flow batch body reader", () => {
     );
   });
 
-  it("refuses the earlier row layout, saying it is no longer read and what to send instead", () => {
-    // A body as agents of the previous version packed it (one array of values per record).
-    const rows = {
+  it("reads the previous version's row layout as the whole records it holds, checked as such", () => {
+    // A body as agents and aggregators of the previous version packed it (one array of values per record):
+    // receivers still take it, so a fleet can upgrade in any order.
+    expect(checkFlowBatchJson(JSON.parse(rowLayoutBody))).toEqual({
+      form: "records",
+      batch: { batch_id: rowLayoutBatchId, records: rowLayoutRecords },
+    });
+    expect(parseFlowBatchJson(JSON.parse(rowLayoutBody))).toEqual(
+      packFlowBatch(rowLayoutBatchId, rowLayoutRecords),
+    );
+    // Its values are checked as whole records' are, naming the record and field.
+    const badPort = JSON.parse(rowLayoutBody);
+    badPort.records[1][9] = 70_000; // src_port
+    expect(() => checkFlowBatchJson(badPort)).toThrow(/^batch rejected: record 1: src_port: /);
+    const badProtocol = JSON.parse(rowLayoutBody);
+    badProtocol.records[0][6] = 999; // protocol
+    expect(() => parseFlowBatchJson(badProtocol)).toThrow(/^batch rejected: record 0: protocol: /);
+    // Rows of other fields than that version wrote are refused, not misread.
+    const otherFields = {
       batch_id: uuid,
       fields: ["ts_start", "ts_end", "device", "vantage", "interface", "direction", "protocol", "src_addr"],
       endpoints: [],
       records: [],
     };
-    expect(() => parseFlowBatchJson(rows)).toThrow(FlowBatchRejection);
-    expect(() => checkFlowBatchJson(rows)).toThrow(/no longer read.*`columns`.*whole records \(`records`\)/);
+    expect(() => checkFlowBatchJson(otherFields)).toThrow(FlowBatchRejection);
   });
 
   it("names the record and the field of a whole record's bad value", () => {
