@@ -28,10 +28,10 @@ describe("flow ingest gate", () => {
     const gate = new IngestGate(2, 10);
     const started: string[] = [];
     const jobs = ["a", "b", "c", "d"].map((n) => held(started, n));
-    const runs = jobs.map((j) => gate.run(j.work));
+    const runs = jobs.map((j) => gate.run(1, j.work));
     await tick();
     expect(started).toEqual(["a", "b"]);
-    expect(gate.busy).toEqual({ running: 2, waiting: 2 });
+    expect(gate.busy).toEqual({ running: 2, waiting: 2, waitingBytes: 2 });
     jobs[1]?.release();
     await tick();
     expect(started).toEqual(["a", "b", "c"]);
@@ -40,14 +40,17 @@ describe("flow ingest gate", () => {
     jobs[3]?.release();
     await Promise.all(runs);
     expect(started).toEqual(["a", "b", "c", "d"]);
-    expect(gate.busy).toEqual({ running: 0, waiting: 0 });
+    expect(gate.busy).toEqual({ running: 0, waiting: 0, waitingBytes: 0 });
   });
 
   it("frees the slot of work that fails", async () => {
     const gate = new IngestGate(1, 10);
-    await expect(gate.run(() => Promise.reject(new Error("write failed")))).rejects.toThrow("write failed");
-    expect(gate.busy).toEqual({ running: 0, waiting: 0 });
-    await expect(gate.run(async () => 7)).resolves.toBe(7);
+    await expect(gate.run(1, () => Promise.reject(new Error("write failed")))).rejects.toThrow(
+      "write failed",
+    );
+    expect(gate.busy).toEqual({ running: 0, waiting: 0, waitingBytes: 0 });
+    await expect(gate.run(1, async () => 7)).resolves.toBe(7);
+    expect(() => new IngestGate(0)).toThrow(/must be ≥ 1/);
   });
 
   it("refuses past the waiting limit with a retry time, and ingest answers that 429 with Retry-After", async () => {
@@ -55,15 +58,23 @@ describe("flow ingest gate", () => {
     const started: string[] = [];
     const first = held(started, "first");
     const second = held(started, "second");
-    const runs = [gate.run(first.work), gate.run(second.work)];
+    const runs = [gate.run(1, first.work), gate.run(1, second.work)];
     await tick();
-    const refused = gate.run(async () => "never");
+    const refused = gate.run(1, async () => "never");
     await expect(refused).rejects.toBeInstanceOf(RateLimitedError);
     await expect(refused).rejects.toThrow(
       /console busy: 1 flow batches being stored and 1 waiting; keep the batch/,
     );
 
-    // The body is not even read: the gate answers before any other dependency is used.
+    // Past the waiting bytes too: a second waiting place is free, but not 10 more bytes.
+    const bytes = new IngestGate(1, 5, 10);
+    const holder = held(started, "holder");
+    const holding = bytes.run(1, holder.work);
+    await expect(bytes.run(11, async () => "never")).rejects.toBeInstanceOf(RateLimitedError);
+    holder.release();
+    await holding;
+
+    // Answered before any other dependency is used (the body is read, the database never asked).
     const response = await ingestFlowBatch(
       { db: {} as Db, flowStore: {} as FlowStore, device: { id: "d", name: "n", planId: "p" }, gate },
       new Request("http://console.test/api/agent/v1/flows", { method: "POST", body: "{}" }),
@@ -73,6 +84,35 @@ describe("flow ingest gate", () => {
     first.release();
     second.release();
     await Promise.all(runs);
-    expect(started).toEqual(["first", "second"]);
+    expect(started).toEqual(["first", "holder", "second"]);
+  });
+
+  it("reads a body before taking a slot, so a stalled upload holds none", async () => {
+    const gate = new IngestGate(1, 0);
+    let push!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        push = controller;
+      },
+    });
+    const request = new Request("http://console.test/api/agent/v1/flows", {
+      method: "POST",
+      body,
+      duplex: "half",
+    } as RequestInit);
+    const answer = ingestFlowBatch(
+      { db: {} as Db, flowStore: {} as FlowStore, device: { id: "d", name: "n", planId: "p" }, gate },
+      request,
+    );
+    push.enqueue(new TextEncoder().encode("{"));
+    await tick();
+    expect(gate.busy).toEqual({ running: 0, waiting: 0, waitingBytes: 0 });
+    // Another batch gets the one slot meanwhile.
+    await expect(gate.run(1, async () => "other")).resolves.toBe("other");
+    push.enqueue(new TextEncoder().encode("}"));
+    push.close();
+    const response = await answer;
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/batch rejected/);
   });
 });

@@ -50,7 +50,11 @@ export interface IngestDeps {
 
 export async function ingestFlowBatch(deps: IngestDeps, request: Request): Promise<Response> {
   try {
-    return await (deps.gate ?? processIngestGate).run(() => storeFlowBatch(deps, request));
+    // Read before the gate: a slow or stalled upload holds its own request only, never a slot others need.
+    const body = await readBodyLimited(request, MAX_FLOW_BATCH_BYTES);
+    return await (deps.gate ?? processIngestGate).run(body.byteLength, () =>
+      storeFlowBatch(deps, body, request.headers.get("content-encoding")),
+    );
   } catch (error) {
     if (error instanceof DomainError) return restErrorResponse(error);
     console.error("[kernflow api] flow ingest failed", error);
@@ -59,8 +63,12 @@ export async function ingestFlowBatch(deps: IngestDeps, request: Request): Promi
 }
 
 /** Reads, checks, rate-limits and stores one batch; errors are the caller's to answer. */
-async function storeFlowBatch(deps: IngestDeps, request: Request): Promise<Response> {
-  const batch = await readFlowBatch(request);
+async function storeFlowBatch(
+  deps: IngestDeps,
+  body: Uint8Array,
+  contentEncoding: string | null,
+): Promise<Response> {
+  const batch = await decodeFlowBatch(body, contentEncoding);
   const plan = await deps.db.plan.findUnique({
     where: { id: deps.device.planId },
     select: { maxFlowsPerSecond: true, retentionDays: true },
@@ -95,12 +103,12 @@ async function storeFlowBatch(deps: IngestDeps, request: Request): Promise<Respo
 }
 
 /**
- * Reads, decompresses (gzip or identity) and checks a batch of either form (packed, or whole records, which
- * are packed here), with both size limits. A bad batch is refused naming its first bad record and field.
+ * Decompresses (gzip or identity) and checks a body of any form (packed, whole records or the previous row
+ * layout; all but the first are packed here), within the decompressed size limit. A bad batch is refused
+ * naming its first bad record and field.
  */
-export async function readFlowBatch(request: Request): Promise<PackedFlowBatch> {
-  const body = await readBodyLimited(request, MAX_FLOW_BATCH_BYTES);
-  const encoding = (request.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+async function decodeFlowBatch(body: Uint8Array, contentEncoding: string | null): Promise<PackedFlowBatch> {
+  const encoding = (contentEncoding ?? "identity").trim().toLowerCase();
   let json: Uint8Array;
   if (encoding === "gzip" || encoding === "x-gzip") {
     try {
