@@ -167,13 +167,22 @@ describe("FlowShipper", () => {
     return { server, spool, shipper, log: logs.join("\n") };
   }
 
-  it("drops a batch the console refuses as malformed (400) in both forms with a counted loss, and goes on", async () => {
-    const refused = { status: 400, body: { error: { code: "bad_request", message: "record 0: bytes" } } };
-    const { spool, shipper, log } = await shipTwoBatches([refused, refused]);
+  it("drops a batch the console refuses (400) in both forms with a counted loss, and goes on packed", async () => {
+    // Refused for what it holds, not its layout: a console reading packed batches says so to either form.
+    const refused = {
+      status: 400,
+      body: { error: { code: "bad_request", message: "record 0: ts_start is in the future" } },
+    };
+    const { server, spool, shipper, log } = await shipTwoBatches([refused, refused]);
     expect(spool.size).toBe(0);
     expect(spool.lost).toEqual({ batches: 1, records: 1 });
     expect(shipper.shipped.records).toBe(2);
-    expect(log).toMatch(/refused batch .*record 0: bytes/);
+    expect(log).toMatch(/refused batch .*ts_start is in the future.*dropped/);
+    // The bad batch went packed, then whole (same id); the next goes packed again, nothing made sticky.
+    expect(server.received.map((r) => r.form)).toEqual(["packed", "records", "packed"]);
+    expect(server.received[0]?.batchId).toBe(server.received[1]?.batchId);
+    expect(server.received[2]?.batchId).not.toBe(server.received[0]?.batchId);
+    expect(log).not.toMatch(/from now on/);
   });
 
   it("sends whole records, nothing lost, to a console older than the packed form (400 to packed)", async () => {

@@ -46,9 +46,16 @@ export class FlowShipper {
   private natsFailing = false;
   /**
    * A console that does not read the column layout (older than the packed form, or of the version that packed
-   * by row) answered 400 to a packed batch: whole records, which every console takes, from then on (this run).
+   * by row) refused a packed batch with 400 and then took the same batch as whole records: whole records,
+   * which every console takes, from then on (this run).
    */
   private packedRefused = false;
+  /**
+   * The batch the console last refused packed (400), sent again as whole records to learn why: taken, the
+   * console does not read the packed form; refused too, the batch itself is bad (records of another device,
+   * a clock ahead, past retention) and is dropped, and later batches still go packed.
+   */
+  private packedRefusedBatch: string | null = null;
   private readonly backoff: Backoff;
 
   constructor(
@@ -124,25 +131,36 @@ export class FlowShipper {
 
   private async shipOne(batch: SpooledBatch, signal: AbortSignal): Promise<number> {
     if (await this.viaNats(batch)) return 0;
-    const form: BatchBodyForm = this.packedRefused ? "records" : "packed";
+    const retryingWhole = this.packedRefusedBatch === batch.batchId;
+    const form: BatchBodyForm = this.packedRefused || retryingWhole ? "records" : "packed";
     const body = await this.readable(batch, form);
     if (body === null) return 0;
     try {
       const answer = await this.client().postFlows(body, signal);
+      if (retryingWhole) {
+        this.packedRefusedBatch = null;
+        this.packedRefused = true;
+        this.events.log(
+          `console took as whole records the batch it refused packed: sending whole records from now on (an older console?)`,
+        );
+      }
       return this.accepted(batch, answer.duplicate);
     } catch (error) {
       if (signal.aborted) return 0;
       if (error instanceof AgentHttpError && error.status === 401) throw new CredentialRefusedError();
       if (error instanceof AgentHttpError && error.status === 400 && form === "packed") {
-        // Perhaps a console not yet upgraded: the batch stays spooled and goes again at once as whole
-        // records, which every console takes; only if that is refused too is it dropped.
-        this.packedRefused = true;
+        // Perhaps a console not yet upgraded, perhaps a bad batch (another device's records, a clock
+        // ahead, past retention): the batch stays spooled and goes again at once as whole records, which
+        // every console takes. Only if that is taken are later batches sent whole too; if it is refused as
+        // well the batch is dropped below and packing goes on.
+        this.packedRefusedBatch = batch.batchId;
         this.events.log(
-          `console refused a packed batch (${error.message}); sending whole records from now on (an older console?)`,
+          `console refused packed batch ${batch.batchId} (${error.message}); sending it again as whole records`,
         );
         return 0;
       }
       if (error instanceof AgentHttpError && refusedForGood.has(error.status)) {
+        if (retryingWhole) this.packedRefusedBatch = null;
         this.spool.remove(batch);
         this.spool.lost.batches++;
         this.spool.lost.records += batch.records;
