@@ -238,6 +238,26 @@ describe("kernflow-agent aggregate (real HTTP)", () => {
     expect(console.records).toEqual(rowLayoutRecords.map((r) => ({ ...r, credential: credA })));
   });
 
+  it("drops a batch the console refuses (400) packed and whole alike, and still sends the next one packed", async () => {
+    const console = await new ConsoleStandIn(new Set([credA])).start();
+    cleanups.push(() => console.stop());
+    console.refuseRecord = (r) => r.src_port === 666;
+    const agg = await startAggregator({ serverUrl: console.url, joinWindowMs: 0 });
+    await postBatch(agg.url, credA, packFlowBatch(randomUUID(), [record("src", { src_port: 666 })]));
+    await eventually("the bad batch refused twice", () => console.requests.length === 2);
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      if ((await agg.metrics()).forward.dropped === 1) break;
+    }
+    await postBatch(agg.url, credA, packFlowBatch(randomUUID(), [record("src", { src_port: 41001 })]));
+    await eventually("the next batch stored", () => console.batches.length === 1);
+    // Refused packed, then whole (same id): the batch is bad, not the form, so the next one goes packed.
+    expect(console.requests.map((r) => r.status)).toEqual([400, 400, 200]);
+    expect(console.requests[0]?.batchId).toBe(console.requests[1]?.batchId);
+    expect(console.batches.map((b) => b.form)).toEqual(["packed"]);
+    expect(console.records.map((r) => r.src_port)).toEqual([41001]);
+    expect((await agg.metrics()).forward).toMatchObject({ forwarded: 1, dropped: 1 });
+  });
+
   it("answers duplicate for an agent's retried batch and forwards its records once", async () => {
     const console = await new ConsoleStandIn(new Set([credA])).start();
     cleanups.push(() => console.stop());

@@ -43,14 +43,16 @@ export interface ReceivedBatch {
 
 /**
  * A console stand-in: stores batches idempotently by (credential, batch_id) like the console's ingest,
- * refuses unknown credentials with 401, and can be told to fail the next N requests with 503, or to refuse
- * packed batches with 400 as a console that does not read the column layout does.
+ * refuses unknown credentials with 401, and can be told to fail the next N requests with 503, to refuse
+ * packed batches with 400 as a console that does not read the column layout does, or to refuse with 400, in
+ * either form, a batch holding a record it calls bad (as the console does a record from a clock ahead).
  */
 export class ConsoleStandIn {
   readonly batches: ReceivedBatch[] = [];
   readonly requests: { batchId: string; status: number }[] = [];
   failNext = 0;
   refusePacked = false;
+  refuseRecord: ((record: FlowRecord) => boolean) | null = null;
   private server: Server | null = null;
   url = "";
 
@@ -85,6 +87,18 @@ export class ConsoleStandIn {
         return answer(400, { error: { code: "bad_request", message: error.message } });
       }
       const batchId = batch.batch_id;
+      const bad = this.refuseRecord === null ? -1 : batch.records.findIndex(this.refuseRecord);
+      if (bad >= 0)
+        return answer(
+          400,
+          {
+            error: {
+              code: "bad_request",
+              message: `batch rejected: record ${bad}: ts_start is in the future`,
+            },
+          },
+          batchId,
+        );
       if (this.refusePacked && form === "packed")
         return answer(
           400,

@@ -81,7 +81,10 @@ export class ConsoleForwarder {
     retries: 0,
   };
   private lastError: string | null = null;
-  /** The console answered 400 to a packed batch: whole records from then on (this run). */
+  /**
+   * The console refused a packed batch with 400 and took the same batch as whole records (it does not read
+   * the packed form): whole records from then on (this run).
+   */
   private packedRefused = false;
   private bufferedRecords = 0;
   private queuedRecords = 0;
@@ -218,12 +221,15 @@ export class ConsoleForwarder {
   /**
    * Sends one batch until the console takes it or refuses it for good. The console is sent the packed form
    * (by column, each endpoint and record context once: smaller, and cheaper for it to read; whole records
-   * once a console has refused that with a 400); the NATS stream carries whole records, its
-   * documented format (flow-stream.ts). Each body is made once, when first needed, and kept for retries.
+   * once a console has refused that with a 400 and then taken whole records); the NATS stream carries whole
+   * records, its documented format (flow-stream.ts). Each body is made once, when first needed, and kept for
+   * retries.
    */
   private async deliver(batch: Batch, signal: AbortSignal): Promise<void> {
     let packedBody: Buffer | undefined;
     let wholeBody: Buffer | undefined;
+    /** The console refused this batch packed (400): it goes whole, to learn whether the form was the cause. */
+    let packedRefusedHere = false;
     let delayMs = this.options.retryMinMs;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) this.counts.retries++;
@@ -242,13 +248,19 @@ export class ConsoleForwarder {
           this.lastError = error.message;
         }
       }
-      const packed = !this.packedRefused;
+      const packed = !this.packedRefused && !packedRefusedHere;
       try {
         if (packed)
           packedBody ??= await gzipAsync(JSON.stringify(packFlowBatch(batch.batchId, batch.records)));
         else
           wholeBody ??= await gzipAsync(JSON.stringify({ batch_id: batch.batchId, records: batch.records }));
         const duplicate = await this.post(batch, (packed ? packedBody : wholeBody) as Buffer, signal);
+        if (packedRefusedHere && !this.packedRefused) {
+          this.packedRefused = true;
+          this.options.log(
+            "forward: the console took as whole records a batch it refused packed; sending whole records from now on (an older console?)",
+          );
+        }
         this.counts.batches_sent++;
         if (duplicate) this.counts.batches_duplicate++;
         this.counts.forwarded += batch.records.length;
@@ -257,10 +269,12 @@ export class ConsoleForwarder {
         const message = error instanceof Error ? error.message : String(error);
         if (error instanceof PermanentRefusal && error.status === 400 && packed) {
           // Perhaps a console that does not read the column layout (older than packing, or of the version
-          // that packed by row): this batch goes again at once as whole records, which every console takes,
-          // and so do all later ones; only if that is refused too are the records dropped.
-          this.packedRefused = true;
-          this.options.log(`forward: ${message}; sending whole records from now on (an older console?)`);
+          // that packed by row), perhaps a bad batch (another device's records, a clock ahead, past
+          // retention): this batch goes again at once as whole records, which every console takes. Only if
+          // that is taken do later batches go whole too; refused as well, the records are dropped below and
+          // later batches still go packed.
+          packedRefusedHere = true;
+          this.options.log(`forward: ${message}; sending batch ${batch.batchId} again as whole records`);
           continue;
         }
         if (error instanceof PermanentRefusal) {
