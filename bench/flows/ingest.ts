@@ -207,7 +207,8 @@ try {
 } finally {
   await pool.end();
   await database.close();
-  rmSync(home, { recursive: true, force: true });
+  // Retried: the stopped server may still be writing its last files (statistics) for a moment.
+  rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 
 function fmt(n: number): string {
