@@ -14,7 +14,7 @@ export const endpointIdentityColumns = endpointColumns.filter((c) => c !== "pid"
 >[];
 
 /**
- * Every column of flows.records, in the order the writer sends them (record-rows.ts): plan and device, the
+ * Every column of flows.records, in the order record-rows.ts writes each row's values: plan and device, the
  * record's own fields, and per side the pid and the key of the endpoint's identity in flows.endpoints.
  */
 export const recordColumns = [
